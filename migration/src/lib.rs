@@ -1,0 +1,18 @@
+//! Database migrations for oncology-registry, run by the server at start-up, by its `migrate`
+//! subcommand, by the tests and by `sea-orm-cli migrate`.
+//!
+//! Migrations name tables and columns through their own `DeriveIden` enums, never through the
+//! application's entities, so an old migration keeps its meaning when the entities change.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_foundation::Migration)]
+    }
+}

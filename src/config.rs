@@ -1,0 +1,320 @@
+//! Configuration: command-line flags mirrored by environment variables (and a `.env` file in
+//! development), validated once at start-up into `Settings`. Secrets are read from the
+//! environment only, so they never show up in process listings, and are redacted in `Debug`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::domain::user::{NewUser, Password};
+use crate::persistence::PoolSettings;
+use crate::services::passwords::HashCost;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://oncology-registry.db?mode=rwc";
+const MIN_JWT_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "oncology-registry",
+    version,
+    about = "Registry service of an oncology ward"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Open a staff account. The password comes from NEW_USER_PASSWORD or standard input.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = ["admin", "physician", "nurse", "technician"])]
+        role: String,
+        #[arg(long)]
+        full_name: String,
+        /// Read the password from standard input (the first line) instead of NEW_USER_PASSWORD.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Fill the database with realistic fake ward data for demonstrations.
+    Seed {
+        /// How many patients to register.
+        #[arg(long, default_value_t = 200)]
+        patients: usize,
+        /// Random seed, so a demo can be reproduced.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+    /// Print the OpenAPI document and exit.
+    Openapi,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// Flags and their environment variables. Secrets (`JWT_SECRET`, `ADMIN_PASSWORD`) are not
+/// flags: they are read from the environment in `Settings::load`.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database: `sqlite://FILE?mode=rwc` (default) or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+    /// Read connections (SQLite) or pool size (PostgreSQL).
+    #[arg(
+        long,
+        env = "DATABASE_MAX_CONNECTIONS",
+        default_value_t = 8,
+        global = true
+    )]
+    pub database_max_connections: u32,
+    #[arg(
+        long,
+        env = "BIND_ADDR",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind_addr: SocketAddr,
+    #[arg(
+        long,
+        env = "ACCESS_TOKEN_TTL_SECONDS",
+        default_value_t = 900,
+        global = true
+    )]
+    pub access_token_ttl_seconds: i64,
+    #[arg(long, env = "REFRESH_TOKEN_TTL_SECONDS", default_value_t = 7 * 24 * 3600, global = true)]
+    pub refresh_token_ttl_seconds: i64,
+    /// Bootstrap administrator, created at start-up when no active administrator exists
+    /// (its password comes from ADMIN_PASSWORD).
+    #[arg(long, env = "ADMIN_USERNAME", global = true)]
+    pub admin_username: Option<String>,
+    /// tracing filter, e.g. `info` or `oncology_registry=debug,info`.
+    #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true)]
+    pub log_level: String,
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        value_enum,
+        default_value = "human",
+        global = true
+    )]
+    pub log_format: LogFormat,
+    #[arg(
+        long,
+        env = "REQUEST_TIMEOUT_SECONDS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub request_timeout_seconds: u64,
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+    /// argon2id memory in KiB (at least 19456, OWASP's minimum).
+    #[arg(long, env = "ARGON2_MEMORY_KIB", default_value_t = 19 * 1024, global = true)]
+    pub argon2_memory_kib: u32,
+    /// argon2id iterations (at least 2).
+    #[arg(long, env = "ARGON2_ITERATIONS", default_value_t = 2, global = true)]
+    pub argon2_iterations: u32,
+    #[arg(long, env = "ARGON2_PARALLELISM", default_value_t = 1, global = true)]
+    pub argon2_parallelism: u32,
+}
+
+/// A secret string whose `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub Vec<u8>);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret(<{} bytes redacted>)", self.0.len())
+    }
+}
+
+/// Validated settings the application runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub pool: PoolSettings,
+    pub bind_addr: SocketAddr,
+    pub jwt_secret: Secret,
+    /// True when no JWT_SECRET was configured and a random one was made for this run.
+    pub jwt_secret_generated: bool,
+    pub access_token_ttl: chrono::Duration,
+    pub refresh_token_ttl: chrono::Duration,
+    pub bootstrap_admin: Option<NewUser>,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
+    pub hash_cost: HashCost,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes (got {0})")]
+    JwtSecretTooShort(usize),
+    #[error("{0} must be a positive number of seconds")]
+    NotPositive(&'static str),
+    #[error("argon2 parameters below OWASP's minimum (m=19456 KiB, t=2, p=1)")]
+    WeakHashCost,
+    #[error("ADMIN_USERNAME and ADMIN_PASSWORD must be set together")]
+    IncompleteAdmin,
+    #[error("bootstrap administrator: {0}")]
+    InvalidAdmin(String),
+    #[error("DATABASE_URL must start with sqlite: or postgres:")]
+    UnsupportedDatabase,
+    #[error("DATABASE_MAX_CONNECTIONS must be between 1 and 512")]
+    PoolSize,
+    #[error("MAX_BODY_BYTES must be between 1 KiB and 64 MiB")]
+    BodyLimit,
+    #[error("could not generate a random secret: {0}")]
+    Random(String),
+}
+
+impl Settings {
+    /// Validates the flags, reading secrets with `env`.
+    pub fn load(
+        config: &Config,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let url = config.database_url.trim();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres:")
+            || url.starts_with("postgresql:"))
+        {
+            return Err(ConfigError::UnsupportedDatabase);
+        }
+        if !(1..=512).contains(&config.database_max_connections) {
+            return Err(ConfigError::PoolSize);
+        }
+        let (jwt_secret, generated) = match env("JWT_SECRET").filter(|s| !s.is_empty()) {
+            Some(s) if s.len() < MIN_JWT_SECRET_BYTES => {
+                return Err(ConfigError::JwtSecretTooShort(s.len()));
+            }
+            Some(s) => (s.into_bytes(), false),
+            None => {
+                let mut bytes = vec![0_u8; 48];
+                getrandom::fill(&mut bytes).map_err(|e| ConfigError::Random(e.to_string()))?;
+                (bytes, true)
+            }
+        };
+        if config.access_token_ttl_seconds <= 0 {
+            return Err(ConfigError::NotPositive("ACCESS_TOKEN_TTL_SECONDS"));
+        }
+        if config.refresh_token_ttl_seconds <= 0 {
+            return Err(ConfigError::NotPositive("REFRESH_TOKEN_TTL_SECONDS"));
+        }
+        if config.request_timeout_seconds == 0 {
+            return Err(ConfigError::NotPositive("REQUEST_TIMEOUT_SECONDS"));
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&config.max_body_bytes) {
+            return Err(ConfigError::BodyLimit);
+        }
+        let hash_cost = HashCost {
+            memory_kib: config.argon2_memory_kib,
+            iterations: config.argon2_iterations,
+            parallelism: config.argon2_parallelism,
+        };
+        if !hash_cost.meets_owasp_minimum() {
+            return Err(ConfigError::WeakHashCost);
+        }
+        let bootstrap_admin = match (config.admin_username.as_deref(), env("ADMIN_PASSWORD")) {
+            (None, None) => None,
+            (Some(username), Some(password)) => {
+                Password::parse(&password)
+                    .map_err(|e| ConfigError::InvalidAdmin(format!("password {e}")))?;
+                Some(
+                    NewUser::parse(username, "Administrator", "admin", &password)
+                        .map_err(|e| ConfigError::InvalidAdmin(e.to_string()))?,
+                )
+            }
+            _ => return Err(ConfigError::IncompleteAdmin),
+        };
+        Ok(Self {
+            database_url: url.to_owned(),
+            pool: PoolSettings {
+                max_connections: config.database_max_connections,
+                ..PoolSettings::default()
+            },
+            bind_addr: config.bind_addr,
+            jwt_secret: Secret(jwt_secret),
+            jwt_secret_generated: generated,
+            access_token_ttl: chrono::Duration::seconds(config.access_token_ttl_seconds),
+            refresh_token_ttl: chrono::Duration::seconds(config.refresh_token_ttl_seconds),
+            bootstrap_admin,
+            log_level: config.log_level.clone(),
+            log_format: config.log_format,
+            request_timeout: Duration::from_secs(config.request_timeout_seconds),
+            max_body_bytes: config.max_body_bytes,
+            hash_cost,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Config {
+        let mut argv = vec!["oncology-registry"];
+        argv.extend_from_slice(args);
+        Cli::parse_from(argv).config
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults_are_valid_and_generate_a_secret() {
+        let s = Settings::load(&config(&[]), no_env).unwrap();
+        assert!(s.jwt_secret_generated);
+        assert_eq!(s.jwt_secret.0.len(), 48);
+        assert_eq!(s.bind_addr.to_string(), "127.0.0.1:8080");
+        assert!(s.database_url.starts_with("sqlite:"));
+        assert!(!format!("{s:?}").contains(&format!("{:?}", s.jwt_secret.0)));
+    }
+
+    #[test]
+    fn short_secrets_and_weak_hashing_are_refused() {
+        let env = |k: &str| (k == "JWT_SECRET").then(|| "short".to_owned());
+        assert!(matches!(
+            Settings::load(&config(&[]), env),
+            Err(ConfigError::JwtSecretTooShort(5))
+        ));
+        assert!(matches!(
+            Settings::load(&config(&["--argon2-memory-kib", "1024"]), no_env),
+            Err(ConfigError::WeakHashCost)
+        ));
+        assert!(matches!(
+            Settings::load(&config(&["--database-url", "mysql://x"]), no_env),
+            Err(ConfigError::UnsupportedDatabase)
+        ));
+    }
+
+    #[test]
+    fn admin_bootstrap_needs_both_halves_and_a_good_password() {
+        assert!(matches!(
+            Settings::load(&config(&["--admin-username", "root-admin"]), no_env),
+            Err(ConfigError::IncompleteAdmin)
+        ));
+        let weak = |k: &str| (k == "ADMIN_PASSWORD").then(|| "short".to_owned());
+        assert!(matches!(
+            Settings::load(&config(&["--admin-username", "root-admin"]), weak),
+            Err(ConfigError::InvalidAdmin(_))
+        ));
+        let good = |k: &str| (k == "ADMIN_PASSWORD").then(|| "a long enough passphrase".to_owned());
+        let s = Settings::load(&config(&["--admin-username", "root-admin"]), good).unwrap();
+        assert_eq!(s.bootstrap_admin.unwrap().username.as_str(), "root-admin");
+    }
+}

@@ -1,0 +1,63 @@
+//! The `oncology-registry` binary: parses the command line, sets up logging, runs a command.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use oncology_registry::config::{Cli, Command, Settings};
+use oncology_registry::{app, commands, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // A .env file is for development; real deployments set the environment.
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    let settings = match Settings::load(&cli.config, |k| std::env::var(k).ok()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("oncology-registry: invalid configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.log_level, settings.log_format);
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => app::serve(settings).await.map_err(|e| e.to_string()),
+        Command::Migrate => commands::migrate(&settings)
+            .await
+            .map(|()| eprintln!("migrations applied"))
+            .map_err(|e| e.to_string()),
+        Command::CreateUser {
+            username,
+            role,
+            full_name,
+            password_stdin,
+        } => {
+            let password = std::env::var("NEW_USER_PASSWORD").ok();
+            commands::create_user(
+                &settings,
+                &username,
+                &role,
+                &full_name,
+                password,
+                password_stdin,
+            )
+            .await
+            .map(|id| println!("{id}"))
+            .map_err(|e| e.to_string())
+        }
+        Command::Seed { patients, seed } => commands::seed(&settings, patients, seed)
+            .await
+            .map(|n| eprintln!("registered {n} demo patients"))
+            .map_err(|e| e.to_string()),
+        Command::Openapi => {
+            println!("{}", commands::openapi_json());
+            Ok(())
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("oncology-registry: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The audit log in `audit_event`: append (one or many rows) and read with filters, newest first.
+
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::entities::audit_event::{self, Column, Entity};
+use super::repository::Repository;
+use super::users::finish_page;
+use super::{Executor, StoreError, StoreResult, stored};
+use crate::domain::audit::{AuditEvent, AuditFilter, NewAuditEvent};
+use crate::domain::page::{Page, PageRequest, PageStart};
+
+pub struct AuditRepository;
+
+impl Repository for AuditRepository {
+    type Entity = Entity;
+    type Model = audit_event::Model;
+}
+
+pub const CURSOR_KIND: &str = "audit-events";
+
+fn to_row(e: &NewAuditEvent) -> audit_event::ActiveModel {
+    use sea_orm::ActiveValue::{NotSet, Set};
+    audit_event::ActiveModel {
+        id: NotSet,
+        occurred_at: Set(e.occurred_at),
+        actor_id: Set(e.actor_id),
+        actor_username: Set(e.actor_username.clone()),
+        actor_role: Set(e.actor_role.map(|r| r.as_str().to_owned())),
+        action: Set(e.action.as_str().to_owned()),
+        resource_type: Set(e.resource_type.as_str().to_owned()),
+        resource_id: Set(e.resource_id.clone()),
+        request_id: Set(e.request_id.clone()),
+        client_addr: Set(e.client_addr.clone()),
+        outcome: Set(e.outcome.as_str().to_owned()),
+        reason: Set(e.reason.clone()),
+    }
+}
+
+fn to_domain(row: &audit_event::Model) -> StoreResult<AuditEvent> {
+    Ok(AuditEvent {
+        id: row.id,
+        event: NewAuditEvent {
+            occurred_at: row.occurred_at,
+            actor_id: row.actor_id,
+            actor_username: row.actor_username.clone(),
+            actor_role: row
+                .actor_role
+                .as_deref()
+                .map(|r| stored("actor_role", r.parse()))
+                .transpose()?,
+            action: stored("action", row.action.parse())?,
+            resource_type: stored("resource_type", row.resource_type.parse())?,
+            resource_id: row.resource_id.clone(),
+            request_id: row.request_id.clone(),
+            client_addr: row.client_addr.clone(),
+            outcome: stored("outcome", row.outcome.parse())?,
+            reason: row.reason.clone(),
+        },
+    })
+}
+
+impl AuditRepository {
+    pub async fn append<C: Executor>(db: &C, event: &NewAuditEvent) -> StoreResult<()> {
+        Entity::insert(to_row(event))
+            .exec_without_returning(db)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn append_many<C: Executor>(db: &C, events: &[NewAuditEvent]) -> StoreResult<()> {
+        // Chunked so one statement stays under SQLite's bound-parameter limit.
+        for chunk in events.chunks(500) {
+            Entity::insert_many(chunk.iter().map(to_row).collect::<Vec<_>>())
+                .exec_without_returning(db)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn list<C: Executor>(
+        db: &C,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<AuditEvent>> {
+        let mut c = Condition::all();
+        if let Some(v) = filter.actor_id {
+            c = c.add(Column::ActorId.eq(v));
+        }
+        if let Some(v) = filter.action {
+            c = c.add(Column::Action.eq(v.as_str()));
+        }
+        if let Some(v) = filter.resource_type {
+            c = c.add(Column::ResourceType.eq(v.as_str()));
+        }
+        if let Some(v) = &filter.resource_id {
+            c = c.add(Column::ResourceId.eq(v.as_str()));
+        }
+        if let Some(v) = filter.outcome {
+            c = c.add(Column::Outcome.eq(v.as_str()));
+        }
+        if let Some(v) = filter.from {
+            c = c.add(Column::OccurredAt.gte(v));
+        }
+        if let Some(v) = filter.to {
+            c = c.add(Column::OccurredAt.lt(v));
+        }
+        let query = Entity::find().filter(c);
+        let (rows, total) = match &page.start {
+            PageStart::Offset(offset) => {
+                let total = query.clone().count(db).await?;
+                let rows = query
+                    .order_by_desc(Column::Id)
+                    .offset(*offset)
+                    .limit(page.limit)
+                    .all(db)
+                    .await?;
+                (rows, Some(total))
+            }
+            PageStart::After(after) => {
+                let mut query = query;
+                if let Some(after) = after {
+                    let after: i64 = after.parse().map_err(|_| StoreError::NotFound)?;
+                    query = query.filter(Column::Id.lt(after));
+                }
+                let rows = query
+                    .order_by_desc(Column::Id)
+                    .limit(page.limit + 1)
+                    .all(db)
+                    .await?;
+                (rows, None)
+            }
+        };
+        finish_page(
+            rows,
+            total,
+            page,
+            |r| r.id.to_string(),
+            to_domain,
+            CURSOR_KIND,
+        )
+    }
+}

@@ -1,0 +1,8 @@
+//! SeaORM entities: the rows as the database stores them. Only the persistence layer sees these.
+
+pub mod app_user;
+pub mod audit_event;
+pub mod idempotency_key;
+pub mod login_throttle;
+pub mod patient;
+pub mod refresh_token;

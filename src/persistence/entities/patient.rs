@@ -1,0 +1,33 @@
+//! `patient`: a registered patient; `deleted_at` marks a soft delete.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "patient")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub mrn: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub birth_date: Date,
+    pub sex: String,
+    pub diagnosis: String,
+    pub icd10_code: Option<String>,
+    pub ward: String,
+    pub bed: Option<String>,
+    pub status: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub preferred_contact: String,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub deleted_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,177 @@
+//! Persistence layer: connections, the generic repository, and one repository per aggregate that
+//! maps SeaORM rows to domain values. Nothing above this layer sees SeaORM.
+
+pub mod audit;
+pub mod entities;
+pub mod idempotency;
+pub mod patients;
+pub mod repository;
+pub mod sessions;
+pub mod throttle;
+pub mod users;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+pub use sea_orm::ConnectionTrait as Executor;
+
+/// Why a storage operation failed, in terms the services can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no such record")]
+    NotFound,
+    /// A unique constraint refused the write; the text names the constraint for logs.
+    #[error("unique constraint violated: {0}")]
+    Duplicate(String),
+    /// A conditional update found another version than the one it expected.
+    #[error("the record was changed by someone else")]
+    VersionMismatch,
+    /// A stored row no longer parses into a domain value.
+    #[error("stored row is not valid: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Database(DbErr),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(detail)) => StoreError::Duplicate(detail),
+            _ => match err {
+                DbErr::RecordNotFound(_) => StoreError::NotFound,
+                DbErr::RecordNotUpdated => StoreError::VersionMismatch,
+                other => StoreError::Database(other),
+            },
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Pool sizes and timeouts.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// Connections for reads (SQLite) or for everything (PostgreSQL).
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    pub busy_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The database handles. On SQLite, one writer connection serialises writes inside the process
+/// (so they never fight for the lock), while a pool of readers serves reads concurrently from
+/// the WAL. On PostgreSQL both are the same pool.
+#[derive(Clone, Debug)]
+pub struct Database {
+    reader: DatabaseConnection,
+    writer: DatabaseConnection,
+}
+
+impl Database {
+    pub async fn connect(url: &str, settings: PoolSettings) -> Result<Self, DbErr> {
+        if url.starts_with("sqlite:") {
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let writer = Self::sqlite_pool(url, 1, settings).await?;
+            // An in-memory database exists once per connection, so it cannot have readers.
+            let reader = if in_memory {
+                writer.clone()
+            } else {
+                Self::sqlite_pool(url, settings.max_connections, settings).await?
+            };
+            Ok(Self { reader, writer })
+        } else {
+            let mut options = ConnectOptions::new(url);
+            options
+                .max_connections(settings.max_connections)
+                .min_connections(1)
+                .acquire_timeout(settings.acquire_timeout)
+                .sqlx_logging(false);
+            let pool = sea_orm::Database::connect(options).await?;
+            Ok(Self {
+                reader: pool.clone(),
+                writer: pool,
+            })
+        }
+    }
+
+    async fn sqlite_pool(
+        url: &str,
+        connections: u32,
+        settings: PoolSettings,
+    ) -> Result<DatabaseConnection, DbErr> {
+        let busy_timeout = settings.busy_timeout;
+        let mut options = ConnectOptions::new(url);
+        options
+            .max_connections(connections)
+            .min_connections(1)
+            .acquire_timeout(settings.acquire_timeout)
+            .sqlx_logging(false)
+            // Set on every connection the pool opens, not once on whichever one a query gets.
+            .map_sqlx_sqlite_opts(move |o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(busy_timeout)
+                    .foreign_keys(true)
+            });
+        sea_orm::Database::connect(options).await
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.writer, None).await
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.writer.get_database_backend()
+    }
+
+    /// The handle for reads outside a transaction.
+    pub fn reader(&self) -> &DatabaseConnection {
+        &self.reader
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so a transaction that reads before it writes cannot fail half-way with
+    /// SQLITE_BUSY_SNAPSHOT.
+    pub async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        let sqlite_transaction_mode =
+            (self.backend() == DbBackend::Sqlite).then_some(SqliteTransactionMode::Immediate);
+        self.writer
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode,
+                ..Default::default()
+            })
+            .await
+    }
+
+    /// Checks that both handles reach the database.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.reader.ping().await?;
+        self.writer.ping().await
+    }
+
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.reader.close_by_ref().await?;
+        self.writer.close_by_ref().await
+    }
+}
+
+/// Parses a stored text column into a domain value, flagging rows that no longer parse.
+pub(crate) fn stored<T>(column: &str, parsed: Result<T, String>) -> StoreResult<T> {
+    parsed.map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}

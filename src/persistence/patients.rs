@@ -1,0 +1,219 @@
+//! Patients in `patient`, as domain `Patient`s. Soft-deleted rows are invisible to every read.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::entities::patient::{self, Column, Entity};
+use super::repository::Repository;
+use super::users::finish_page;
+use super::{Executor, StoreError, StoreResult, stored};
+use crate::domain::page::{Page, PageRequest, PageStart};
+use crate::domain::patient::{
+    Bed, BirthDate, Diagnosis, Email, Icd10Code, Mrn, Patient, PatientStatus, PersonName, Phone,
+    Ward,
+};
+
+pub struct PatientRepository;
+
+impl Repository for PatientRepository {
+    type Entity = Entity;
+    type Model = patient::Model;
+}
+
+pub const CURSOR_KIND: &str = "patients";
+
+/// Filters for the patient list.
+#[derive(Debug, Clone, Default)]
+pub struct PatientFilter {
+    pub status: Option<PatientStatus>,
+    pub ward: Option<String>,
+    /// Case-insensitive substring of first name, last name or MRN.
+    pub q: Option<String>,
+}
+
+fn to_domain(row: &patient::Model) -> StoreResult<Patient> {
+    fn opt<T>(
+        col: &str,
+        v: &Option<String>,
+        parse: fn(&str) -> Result<T, String>,
+    ) -> StoreResult<Option<T>> {
+        v.as_deref().map(|v| stored(col, parse(v))).transpose()
+    }
+    Ok(Patient {
+        id: row.id,
+        mrn: stored("mrn", Mrn::parse(&row.mrn))?,
+        first_name: stored("first_name", PersonName::parse(&row.first_name))?,
+        last_name: stored("last_name", PersonName::parse(&row.last_name))?,
+        // Stored dates were checked on the way in; "today" only guards against future dates.
+        birth_date: stored(
+            "birth_date",
+            BirthDate::parse(row.birth_date, row.birth_date),
+        )?,
+        sex: stored("sex", row.sex.parse())?,
+        diagnosis: stored("diagnosis", Diagnosis::parse(&row.diagnosis))?,
+        icd10_code: opt("icd10_code", &row.icd10_code, Icd10Code::parse)?,
+        ward: stored("ward", Ward::parse(&row.ward))?,
+        bed: opt("bed", &row.bed, Bed::parse)?,
+        status: stored("status", row.status.parse())?,
+        phone: opt("phone", &row.phone, Phone::parse)?,
+        email: opt("email", &row.email, Email::parse)?,
+        preferred_contact: stored("preferred_contact", row.preferred_contact.parse())?,
+        version: row.version,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+fn to_row(p: &Patient) -> patient::Model {
+    patient::Model {
+        id: p.id,
+        mrn: p.mrn.as_str().to_owned(),
+        first_name: p.first_name.as_str().to_owned(),
+        last_name: p.last_name.as_str().to_owned(),
+        birth_date: p.birth_date.date(),
+        sex: p.sex.as_str().to_owned(),
+        diagnosis: p.diagnosis.as_str().to_owned(),
+        icd10_code: p.icd10_code.as_ref().map(|c| c.as_str().to_owned()),
+        ward: p.ward.as_str().to_owned(),
+        bed: p.bed.as_ref().map(|b| b.as_str().to_owned()),
+        status: p.status.as_str().to_owned(),
+        phone: p.phone.as_ref().map(|v| v.as_str().to_owned()),
+        email: p.email.as_ref().map(|v| v.as_str().to_owned()),
+        preferred_contact: p.preferred_contact.as_str().to_owned(),
+        version: p.version,
+        created_at: p.created_at,
+        updated_at: p.updated_at,
+        deleted_at: None,
+    }
+}
+
+fn live() -> Condition {
+    Condition::all().add(Column::DeletedAt.is_null())
+}
+
+impl PatientRepository {
+    pub async fn insert<C: Executor>(db: &C, patient: &Patient) -> StoreResult<()> {
+        Self::insert_row(db, to_row(patient)).await.map(drop)
+    }
+
+    /// The patient unless missing or deleted.
+    pub async fn find<C: Executor>(db: &C, id: Uuid) -> StoreResult<Option<Patient>> {
+        let row = Self::find_row_where(db, live().add(Column::Id.eq(id)).into()).await?;
+        row.as_ref().map(to_domain).transpose()
+    }
+
+    /// Writes `patient` (carrying its new version) if the stored one is still at
+    /// `expected_version` and not deleted.
+    pub async fn update<C: Executor>(
+        db: &C,
+        patient: &Patient,
+        expected_version: i32,
+    ) -> StoreResult<()> {
+        Self::update_row_where(
+            db,
+            to_row(patient),
+            live()
+                .add(Column::Id.eq(patient.id))
+                .add(Column::Version.eq(expected_version))
+                .into(),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Marks the patient deleted if still at `expected_version`.
+    pub async fn soft_delete<C: Executor>(
+        db: &C,
+        id: Uuid,
+        expected_version: i32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let result = Entity::update_many()
+            .col_expr(Column::DeletedAt, now.into())
+            .col_expr(Column::UpdatedAt, now.into())
+            .col_expr(Column::Version, (expected_version + 1).into())
+            .filter(
+                live()
+                    .add(Column::Id.eq(id))
+                    .add(Column::Version.eq(expected_version)),
+            )
+            .exec(db)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::VersionMismatch);
+        }
+        Ok(())
+    }
+
+    pub async fn list<C: Executor>(
+        db: &C,
+        filter: &PatientFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Patient>> {
+        let mut condition = live();
+        if let Some(status) = filter.status {
+            condition = condition.add(Column::Status.eq(status.as_str()));
+        }
+        if let Some(ward) = &filter.ward {
+            condition = condition.add(Column::Ward.eq(ward.as_str()));
+        }
+        if let Some(q) = &filter.q {
+            let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+            let like = |col: Column| {
+                Expr::expr(Func::lower(Expr::col(col)))
+                    .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'))
+            };
+            condition = condition.add(
+                Condition::any()
+                    .add(like(Column::FirstName))
+                    .add(like(Column::LastName))
+                    .add(like(Column::Mrn)),
+            );
+        }
+        let query = Entity::find().filter(condition);
+        let (rows, total) = match &page.start {
+            PageStart::Offset(offset) => {
+                let total = query.clone().count(db).await?;
+                let rows = query
+                    .order_by_asc(Column::Id)
+                    .offset(*offset)
+                    .limit(page.limit)
+                    .all(db)
+                    .await?;
+                (rows, Some(total))
+            }
+            PageStart::After(after) => {
+                let mut query = query;
+                if let Some(after) = after {
+                    let after = Uuid::parse_str(after).map_err(|_| StoreError::NotFound)?;
+                    query = query.filter(Column::Id.gt(after));
+                }
+                let rows = query
+                    .order_by_asc(Column::Id)
+                    .limit(page.limit + 1)
+                    .all(db)
+                    .await?;
+                (rows, None)
+            }
+        };
+        finish_page(
+            rows,
+            total,
+            page,
+            |r| r.id.to_string(),
+            to_domain,
+            CURSOR_KIND,
+        )
+    }
+}
+
+/// Escapes LIKE wildcards so a search for `50%` finds the text "50%".
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

@@ -1,0 +1,110 @@
+//! The generic repository: the operations every aggregate's table shares, written once over any
+//! SeaORM entity. Per-aggregate repositories pick their entity and add their own queries.
+
+use std::future::Future;
+
+use sea_orm::{
+    ActiveModelTrait, EntityTrait, FromQueryResult, IntoActiveModel, PaginatorTrait,
+    PrimaryKeyTrait, QueryFilter, sea_query::SimpleExpr,
+};
+
+use super::{Executor, StoreError, StoreResult};
+
+pub trait Repository {
+    type Entity: EntityTrait<Model = Self::Model>;
+    type Model: FromQueryResult
+        + IntoActiveModel<<Self::Entity as EntityTrait>::ActiveModel>
+        + Send
+        + Sync
+        + Clone;
+
+    /// The row with this primary key, if any.
+    fn find_row<C: Executor>(
+        db: &C,
+        id: <<Self::Entity as EntityTrait>::PrimaryKey as PrimaryKeyTrait>::ValueType,
+    ) -> impl Future<Output = StoreResult<Option<Self::Model>>> + Send {
+        async move { Ok(Self::Entity::find_by_id(id).one(db).await?) }
+    }
+
+    /// The first row matching `condition`, if any.
+    fn find_row_where<C: Executor>(
+        db: &C,
+        condition: SimpleExpr,
+    ) -> impl Future<Output = StoreResult<Option<Self::Model>>> + Send {
+        async move { Ok(Self::Entity::find().filter(condition).one(db).await?) }
+    }
+
+    /// Inserts one row and returns it as stored.
+    fn insert_row<C: Executor>(
+        db: &C,
+        row: Self::Model,
+    ) -> impl Future<Output = StoreResult<Self::Model>> + Send
+    where
+        <Self::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = Self::Entity> + Send,
+    {
+        async move {
+            let active: <Self::Entity as EntityTrait>::ActiveModel =
+                row.clone().into_active_model();
+            Self::Entity::insert(active)
+                .exec_without_returning(db)
+                .await?;
+            Ok(row)
+        }
+    }
+
+    /// Inserts many rows in one statement.
+    fn insert_rows<C: Executor>(
+        db: &C,
+        rows: Vec<Self::Model>,
+    ) -> impl Future<Output = StoreResult<()>> + Send
+    where
+        <Self::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = Self::Entity> + Send,
+    {
+        async move {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let active: Vec<<Self::Entity as EntityTrait>::ActiveModel> = rows
+                .into_iter()
+                .map(IntoActiveModel::into_active_model)
+                .collect();
+            Self::Entity::insert_many(active)
+                .exec_without_returning(db)
+                .await?;
+            Ok(())
+        }
+    }
+
+    /// Writes every column of `row` where `condition` (which should pin the primary key and,
+    /// for optimistic locking, the version read) still holds; `VersionMismatch` when it does not.
+    fn update_row_where<C: Executor>(
+        db: &C,
+        row: Self::Model,
+        condition: SimpleExpr,
+    ) -> impl Future<Output = StoreResult<Self::Model>> + Send
+    where
+        <Self::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = Self::Entity> + Send,
+    {
+        async move {
+            let active: <Self::Entity as EntityTrait>::ActiveModel =
+                row.clone().into_active_model().reset_all();
+            let result = Self::Entity::update_many()
+                .set(active)
+                .filter(condition)
+                .exec(db)
+                .await?;
+            match result.rows_affected {
+                0 => Err(StoreError::VersionMismatch),
+                _ => Ok(row),
+            }
+        }
+    }
+
+    /// The number of rows matching `condition`.
+    fn count_where<C: Executor>(
+        db: &C,
+        condition: SimpleExpr,
+    ) -> impl Future<Output = StoreResult<u64>> + Send {
+        async move { Ok(Self::Entity::find().filter(condition).count(db).await?) }
+    }
+}

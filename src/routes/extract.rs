@@ -1,0 +1,208 @@
+//! Extractors that speak problem+json: JSON bodies, queries, paths, and the signed-in caller
+//! with a permit for one operation.
+
+use std::net::SocketAddr;
+
+use axum::extract::State;
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use validator::Validate;
+
+use crate::app::AppState;
+use crate::domain::FieldErrors;
+use crate::error::ApiError;
+use crate::services::access::Permission;
+use crate::services::{Actor, Permit, RequestContext};
+
+/// `axum::Json` whose rejections are problem+json.
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Json<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// A JSON body that also passes its `validator` rules (request shape: lengths, ranges).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ValidJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ValidJson<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + Validate,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Json(value) = Json::<T>::from_request(req, state).await?;
+        value.validate().map_err(validation_errors)?;
+        Ok(Self(value))
+    }
+}
+
+/// `axum::extract::Query` whose rejections are problem+json.
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Query<T>(pub T);
+
+/// A query that also passes its `validator` rules.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ValidQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ValidQuery<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + Validate,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(value) = Query::<T>::from_request_parts(parts, state).await?;
+        value.validate().map_err(validation_errors)?;
+        Ok(Self(value))
+    }
+}
+
+/// `axum::extract::Path` whose rejections are problem+json.
+#[derive(Debug, Clone, Copy, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Path<T>(pub T);
+
+/// validator's errors as field problems (keys are field names; nested ones are prefixed).
+pub fn validation_errors(errors: validator::ValidationErrors) -> ApiError {
+    fn collect(prefix: &str, errors: &validator::ValidationErrors, out: &mut FieldErrors) {
+        for (field, kind) in errors.errors() {
+            let name = if prefix.is_empty() {
+                field.to_string()
+            } else {
+                format!("{prefix}.{field}")
+            };
+            match kind {
+                validator::ValidationErrorsKind::Field(list) => {
+                    for e in list {
+                        let message = e
+                            .message
+                            .as_ref()
+                            .map_or_else(|| describe(e), ToString::to_string);
+                        out.push(name.clone(), message);
+                    }
+                }
+                validator::ValidationErrorsKind::Struct(inner) => collect(&name, inner, out),
+                validator::ValidationErrorsKind::List(items) => {
+                    for (i, inner) in items {
+                        collect(&format!("{name}[{i}]"), inner, out);
+                    }
+                }
+            }
+        }
+    }
+    fn describe(e: &validator::ValidationError) -> String {
+        let param = |k: &str| e.params.get(k).map(ToString::to_string);
+        match e.code.as_ref() {
+            "length" => match (param("min"), param("max")) {
+                (Some(min), Some(max)) => format!("must be {min} to {max} characters"),
+                (None, Some(max)) => format!("must be at most {max} characters"),
+                (Some(min), None) => format!("must be at least {min} characters"),
+                _ => "has an invalid length".to_owned(),
+            },
+            "range" => match (param("min"), param("max")) {
+                (Some(min), Some(max)) => format!("must be between {min} and {max}"),
+                _ => "is out of range".to_owned(),
+            },
+            code => format!("is not valid ({code})"),
+        }
+    }
+    let mut out = FieldErrors::default();
+    collect("", &errors, &mut out);
+    out.0.sort_by(|a, b| a.field.cmp(&b.field));
+    ApiError::validation(out)
+}
+
+/// Where the request came from: its id (set by the request-id layer) and the peer address.
+pub fn request_context(parts: &Parts) -> RequestContext {
+    RequestContext {
+        request_id: parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(64).collect()),
+        client_addr: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string()),
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(request_context(parts))
+    }
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+/// Middleware for every protected route: no valid access token, no entry (deny by default).
+/// The verified caller is left in the request for `Authorized` to pick up; verifying the JWT
+/// needs no database round trip.
+pub async fn require_access_token(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let context = request_context(&parts);
+    let actor = match bearer_token(&parts.headers) {
+        None => Err(ApiError::unauthenticated(
+            "send an access token: Authorization: Bearer <token>",
+        )),
+        Some(token) => state
+            .services
+            .tokens
+            .verify_access(token, context)
+            .map_err(ApiError::from),
+    };
+    match actor {
+        Ok(actor) => {
+            parts.extensions.insert(actor);
+            request = Request::from_parts(parts, body);
+            next.run(request).await
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The signed-in caller, with a permit for operation `P` from the permission table. A handler
+/// that takes it cannot run unless the table allows the caller's role.
+pub struct Authorized<P>(pub Permit<P>);
+
+impl<S, P> FromRequestParts<S> for Authorized<P>
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+    P: Permission,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let actor = parts.extensions.get::<Actor>().cloned().ok_or_else(|| {
+            ApiError::unauthenticated("send an access token: Authorization: Bearer <token>")
+        })?;
+        let state = AppState::from_ref(state);
+        let permit = state.services.access.authorize::<P>(actor).await?;
+        Ok(Self(permit))
+    }
+}

@@ -1,0 +1,118 @@
+//! Hypermedia links (`_links`) so the ward frontend can navigate without building URLs.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::API_PREFIX;
+use crate::domain::page::{Page, PageStart};
+
+/// A link to a related resource.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Link {
+    #[schema(example = "/api/v1/patients/0192f0c1-8c3a-7b7e-9a55-2f1f3f4a5b6c")]
+    pub href: String,
+}
+
+/// Links by relation name (`self`, `next`, `collection`, ...).
+pub type Links = BTreeMap<String, Link>;
+
+pub fn links<const N: usize>(pairs: [(&str, String); N]) -> Links {
+    pairs
+        .into_iter()
+        .map(|(rel, href)| (rel.to_owned(), Link { href }))
+        .collect()
+}
+
+pub fn api(path: &str) -> String {
+    format!("{API_PREFIX}{path}")
+}
+
+/// `self` and `next` (and `prev` for offset pages) links of a list; `query` is the filter part
+/// of the query string, already encoded, without paging parameters.
+pub fn page_links<T>(path: &str, query: &str, page: &Page<T>) -> Links {
+    let base = api(path);
+    let join = |extra: String| {
+        let q = [query.to_owned(), extra]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("&");
+        if q.is_empty() {
+            base.clone()
+        } else {
+            format!("{base}?{q}")
+        }
+    };
+    let limit = page.request.limit;
+    let mut out = Links::new();
+    match &page.request.start {
+        PageStart::Offset(offset) => {
+            out.insert(
+                "self".into(),
+                Link {
+                    href: join(format!("limit={limit}&offset={offset}")),
+                },
+            );
+            if page.total.is_some_and(|t| offset + limit < t) {
+                out.insert(
+                    "next".into(),
+                    Link {
+                        href: join(format!("limit={limit}&offset={}", offset + limit)),
+                    },
+                );
+            }
+            if *offset > 0 {
+                out.insert(
+                    "prev".into(),
+                    Link {
+                        href: join(format!(
+                            "limit={limit}&offset={}",
+                            offset.saturating_sub(limit)
+                        )),
+                    },
+                );
+            }
+        }
+        PageStart::After(_) => {
+            out.insert(
+                "self".into(),
+                Link {
+                    href: join(format!("limit={limit}")),
+                },
+            );
+            if let Some(cursor) = &page.next_cursor {
+                out.insert(
+                    "next".into(),
+                    Link {
+                        href: join(format!("limit={limit}&cursor={}", cursor.encode())),
+                    },
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters pass through).
+pub fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A filter query string from optional `(name, value)` pairs.
+pub fn filter_query(pairs: &[(&str, Option<String>)]) -> String {
+    pairs
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
+        .collect::<Vec<_>>()
+        .join("&")
+}

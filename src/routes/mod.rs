@@ -1,0 +1,36 @@
+//! Route layer: HTTP handlers, request/response DTOs and their OpenAPI annotations. Handlers turn
+//! DTOs into domain values, call one service method, and turn the result back into a DTO.
+
+pub mod audit;
+pub mod auth;
+pub mod docs;
+pub mod extract;
+pub mod health;
+pub mod links;
+pub mod patients;
+pub mod users;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+
+pub const API_PREFIX: &str = "/api/v1";
+
+/// Routes anyone may call: health, sign-in and refresh.
+pub fn public_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(health::router())
+        .nest(API_PREFIX, auth::public_router())
+}
+
+/// Routes that need a valid access token; the caller wraps them in the token check.
+pub fn protected_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().nest(
+        API_PREFIX,
+        OpenApiRouter::new()
+            .merge(auth::protected_router())
+            .merge(users::router())
+            .merge(patients::router())
+            .merge(audit::router()),
+    )
+}

@@ -1,0 +1,93 @@
+//! The audit log service: appends events and lets administrators read them.
+//!
+//! Reads of patient records are audited through a group commit: events from concurrent requests
+//! are collected by one background task and committed together in one transaction, and each
+//! request waits for the commit of its batch before it answers. Every read is still on disk
+//! before its data leaves the server, but a burst of reads costs one transaction, not hundreds.
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::ServiceError;
+use super::access::{Permit, ReadAuditLog};
+use crate::domain::audit::NewAuditEvent;
+use crate::domain::audit::{AuditAction, AuditEvent, AuditFilter, AuditOutcome, ResourceType};
+use crate::domain::page::{Page, PageRequest};
+use crate::persistence::Database;
+use crate::persistence::audit::AuditRepository;
+
+/// The most events committed in one batch.
+const MAX_BATCH: usize = 1024;
+
+struct Pending {
+    event: NewAuditEvent,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+#[derive(Clone)]
+pub struct AuditLog {
+    db: Database,
+    queue: mpsc::Sender<Pending>,
+}
+
+impl AuditLog {
+    /// Starts the group-commit task on the current runtime.
+    pub fn start(db: Database) -> Self {
+        let (queue, receiver) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(group_commit(db.clone(), receiver));
+        Self { db, queue }
+    }
+
+    /// Appends one event and returns once it is committed (batched with concurrent ones).
+    pub async fn record(&self, event: NewAuditEvent) -> Result<(), ServiceError> {
+        let (done, committed) = oneshot::channel();
+        self.queue
+            .send(Pending { event, done })
+            .await
+            .map_err(|_| ServiceError::internal("audit writer has stopped"))?;
+        committed
+            .await
+            .map_err(|_| ServiceError::internal("audit writer dropped an event"))?
+            .map_err(ServiceError::Internal)
+    }
+
+    /// Reads the log, newest first. Reading it is itself audited.
+    pub async fn list(
+        &self,
+        permit: &Permit<ReadAuditLog>,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> Result<Page<AuditEvent>, ServiceError> {
+        let result = AuditRepository::list(self.db.reader(), filter, page).await?;
+        self.record(permit.actor().event(
+            AuditAction::List,
+            ResourceType::AuditLog,
+            None,
+            AuditOutcome::Success,
+        ))
+        .await?;
+        Ok(result)
+    }
+}
+
+async fn group_commit(db: Database, mut receiver: mpsc::Receiver<Pending>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    // `recv_many` waits for the first event, then takes whatever else is already queued.
+    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let events: Vec<NewAuditEvent> = batch.iter().map(|p| p.event.clone()).collect();
+        let outcome = commit(&db, &events).await;
+        if let Err(error) = &outcome {
+            tracing::error!(%error, events = events.len(), "audit batch failed to commit");
+        }
+        for pending in batch.drain(..) {
+            let _ = pending.done.send(outcome.clone());
+        }
+    }
+}
+
+async fn commit(db: &Database, events: &[NewAuditEvent]) -> Result<(), String> {
+    let txn = db.begin().await.map_err(|e| e.to_string())?;
+    AuditRepository::append_many(&txn, events)
+        .await
+        .map_err(|e| e.to_string())?;
+    txn.commit().await.map_err(|e| e.to_string())
+}

@@ -1,0 +1,25 @@
+//! Service layer: the registry's use cases. Each checks permission through a `Permit`, runs its
+//! writes in one transaction together with their audit events, and speaks domain types.
+
+pub mod access;
+pub mod audit;
+pub mod auth;
+pub mod error;
+pub mod passwords;
+pub mod patients;
+pub mod tokens;
+pub mod users;
+
+pub use access::{Actor, Permit, RequestContext};
+pub use error::ServiceError;
+
+/// The services the application runs with, shared by every request.
+#[derive(Clone)]
+pub struct Services {
+    pub access: access::AccessControl,
+    pub audit: audit::AuditLog,
+    pub auth: auth::AuthService,
+    pub users: users::UserService,
+    pub patients: patients::PatientService,
+    pub tokens: tokens::TokenIssuer,
+}
