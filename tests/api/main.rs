@@ -1,0 +1,11 @@
+//! The integration tests: the real router, the real migrations, a fresh database per test
+//! (SQLite by default; PostgreSQL when TEST_DATABASE_URL names a server).
+
+mod helpers;
+
+mod audit;
+mod auth;
+mod health;
+mod migrations;
+mod patients;
+mod users;

@@ -1,0 +1,2 @@
+//! Patients through the API: lifecycle, validation, roles, preconditions, idempotency, batches,
+//! pagination.
