@@ -32,8 +32,9 @@ pub struct LoginRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"refresh_token": "3q2-7wV8c0mXb1y9Qx4n6t5r2s7u8v9w0x1y2z3a4b5"}))]
 pub struct RefreshRequest {
-    #[validate(length(min = 1, max = 128))]
-    #[schema(min_length = 1, max_length = 128)]
+    // Generous, so that any token a client mixes up is refused as a token (401), not as shape.
+    #[validate(length(min = 1, max = 4096))]
+    #[schema(min_length = 1, max_length = 4096)]
     pub refresh_token: String,
 }
 

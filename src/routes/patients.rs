@@ -401,12 +401,15 @@ impl UpdatePatientRequest {
             email: self.email.clearable().map(|v| v.map(String::as_str)),
             preferred_contact: preferred,
         };
-        let parsed = PatientChanges::parse(input, today());
-        match parsed {
+        match PatientChanges::parse(input, today()) {
             Ok(changes) if e.is_empty() => Ok(changes),
+            // A refused `null` is the whole story; "nothing to change" would only confuse.
             Ok(_) => Err(e),
+            Err(more) if e.is_empty() => Err(more),
             Err(more) => {
-                e.extend(more);
+                e.extend(FieldErrors(
+                    more.0.into_iter().filter(|f| f.field != "body").collect(),
+                ));
                 Err(e)
             }
         }

@@ -196,12 +196,14 @@ impl AuthService {
             return Err(ServiceError::Unauthenticated(BAD_REFRESH));
         };
         let user = UserRepository::find(&txn, stored.user_id).await?;
-        let reused = stored.used_at.is_some() || stored.revoked_at.is_some();
+        // Used already: someone holds a copy of a rotated token. Revoked: the session ended.
+        let reused = stored.used_at.is_some();
+        let revoked = stored.revoked_at.is_some();
         let expired = stored.expires_at <= now;
-        let marked =
-            !reused && !expired && SessionRepository::mark_used(&txn, stored.id, now).await?;
-        // Not used, not expired, yet not markable: a concurrent request used it first.
-        let raced = !reused && !expired && !marked;
+        let usable = !reused && !revoked && !expired;
+        let marked = usable && SessionRepository::mark_used(&txn, stored.id, now).await?;
+        // Usable, yet not markable: a concurrent request used it first.
+        let raced = usable && !marked;
         let user = match user {
             Some(user) if marked && user.active => user,
             user => {
@@ -211,6 +213,8 @@ impl AuthService {
                         AuditAction::RefreshTokenReuse,
                         "refresh token reused; session chain revoked",
                     )
+                } else if revoked {
+                    (AuditAction::Refresh, "refresh token revoked")
                 } else if expired {
                     (AuditAction::Refresh, "refresh token expired")
                 } else {

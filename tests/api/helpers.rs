@@ -68,7 +68,12 @@ impl TestResponse {
     #[track_caller]
     pub fn problem(&self, status: StatusCode) -> &Value {
         assert_eq!(self.status, status, "body: {}", self.body);
-        assert_eq!(self.header("content-type"), Some("application/problem+json"), "body: {}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "body: {}",
+            self.body
+        );
         assert_eq!(self.body["status"], status.as_u16());
         assert!(self.body["type"].as_str().is_some_and(|t| !t.is_empty()));
         assert!(self.body["title"].as_str().is_some_and(|t| !t.is_empty()));
@@ -80,7 +85,11 @@ impl TestResponse {
     pub fn error_fields(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
-            .map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_owned()).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["field"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -115,12 +124,20 @@ pub async fn fresh_database() -> (String, impl FnOnce() + Send) {
 }
 
 async fn new_store() -> Store {
-    match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+    match std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
         Some(admin_url) => {
             let name = format!("onc_test_{}", Uuid::new_v4().simple());
-            let admin = sea_orm::Database::connect(&admin_url).await.expect("connect to TEST_DATABASE_URL");
+            let admin = sea_orm::Database::connect(&admin_url)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
             admin
-                .execute_raw(Statement::from_string(admin.get_database_backend(), format!("CREATE DATABASE {name}")))
+                .execute_raw(Statement::from_string(
+                    admin.get_database_backend(),
+                    format!("CREATE DATABASE {name}"),
+                ))
                 .await
                 .expect("create test database");
             admin.close().await.ok();
@@ -134,7 +151,9 @@ fn store_url(store: &Store) -> String {
     match store {
         Store::Sqlite(dir) => format!("sqlite://{}/registry.db?mode=rwc", dir.path().display()),
         Store::Postgres { admin_url, name } => {
-            let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
+            let base = admin_url
+                .rsplit_once('/')
+                .map_or(admin_url.as_str(), |(b, _)| b);
             format!("{base}/{name}")
         }
     }
@@ -144,7 +163,10 @@ fn drop_store(store: Store) {
     if let Store::Postgres { admin_url, name } = store {
         // Drop runs outside any runtime the test may still be shutting down: use our own.
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 if let Ok(admin) = sea_orm::Database::connect(&admin_url).await {
                     let _ = admin
@@ -175,10 +197,23 @@ impl TestApp {
         let store = new_store().await;
         let database_url = store_url(&store);
         let settings = test_settings(&database_url);
-        let state = AppState::build(&settings).await.expect("application starts");
+        let state = AppState::build(&settings)
+            .await
+            .expect("application starts");
         for role in Role::ALL {
-            let new = NewUser::parse(&username_of(role), &format!("Test {role}"), role.as_str(), &password_of(role)).unwrap();
-            state.services.users.create_as_operator(new).await.expect("seed user");
+            let new = NewUser::parse(
+                &username_of(role),
+                &format!("Test {role}"),
+                role.as_str(),
+                &password_of(role),
+            )
+            .unwrap();
+            state
+                .services
+                .users
+                .create_as_operator(new)
+                .await
+                .expect("seed user");
         }
         let router = app::router(state.clone(), &settings);
         Self {
@@ -238,7 +273,12 @@ impl TestApp {
 
     /// Registers a patient as a physician and returns the response body.
     pub async fn create_patient(&self, token: &str, body: Value) -> Value {
-        let r = self.post("/api/v1/patients").bearer(token).json(body).send().await;
+        let r = self
+            .post("/api/v1/patients")
+            .bearer(token)
+            .json(body)
+            .send()
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         r.body
     }
@@ -246,9 +286,12 @@ impl TestApp {
     /// Rows of `sql` as JSON, for assertions on what was really stored.
     pub async fn query(&self, sql: &str) -> Vec<sea_orm::QueryResult> {
         let conn = self.db().reader();
-        conn.query_all_raw(Statement::from_string(conn.get_database_backend(), sql.to_owned()))
-            .await
-            .expect("query")
+        conn.query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            sql.to_owned(),
+        ))
+        .await
+        .expect("query")
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
@@ -305,7 +348,11 @@ impl RequestBuilder<'_> {
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        TestResponse { status, headers, body }
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
     }
 }
 
