@@ -3,6 +3,8 @@
 //! the application here.
 
 use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -32,11 +34,22 @@ use crate::services::tokens::TokenIssuer;
 use crate::services::users::UserService;
 use crate::services::{ServiceError, Services};
 
-/// What every handler can reach.
+/// What every handler can reach. Cloned for every request by axum, so it is one `Arc`: the
+/// database handles and services inside are far too costly to copy per request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<App>);
+
+pub struct App {
     pub db: Database,
     pub services: Services,
+}
+
+impl Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +101,7 @@ impl AppState {
             audit,
             tokens,
         };
-        Self { db, services }
+        Self(Arc::new(App { db, services }))
     }
 }
 

@@ -57,8 +57,13 @@ pub struct Problem {
     pub failures: Vec<BatchItemProblem>,
 }
 
+/// An error on its way to becoming a problem+json response. Boxed so that `Result`s carrying
+/// it stay small on the happy path.
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(Box<ProblemParts>);
+
+#[derive(Debug)]
+struct ProblemParts {
     status: StatusCode,
     slug: &'static str,
     title: &'static str,
@@ -88,7 +93,7 @@ impl ApiError {
         title: &'static str,
         detail: impl Into<String>,
     ) -> Self {
-        Self {
+        Self(Box::new(ProblemParts {
             status,
             slug,
             title,
@@ -97,7 +102,7 @@ impl ApiError {
             failures: Vec::new(),
             retry_after: None,
             cause: None,
-        }
+        }))
     }
 
     pub fn validation(errors: FieldErrors) -> Self {
@@ -107,7 +112,7 @@ impl ApiError {
             "The request is not valid",
             format!("{} field(s) are not valid", errors.0.len()),
         );
-        e.errors = field_problems(errors);
+        e.0.errors = field_problems(errors);
         e
     }
 
@@ -155,7 +160,7 @@ impl ApiError {
             "Internal server error",
             "the server could not complete the request; it has been logged",
         );
-        e.cause = Some(cause.into());
+        e.0.cause = Some(cause.into());
         e
     }
 
@@ -196,34 +201,34 @@ impl ApiError {
     }
 
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     pub fn problem(&self) -> Problem {
         Problem {
-            kind: format!("urn:oncology-registry:problem:{}", self.slug),
-            title: self.title.to_owned(),
-            status: self.status.as_u16(),
-            detail: self.detail.clone(),
-            errors: self.errors.clone(),
-            failures: self.failures.clone(),
+            kind: format!("urn:oncology-registry:problem:{}", self.0.slug),
+            title: self.0.title.to_owned(),
+            status: self.0.status.as_u16(),
+            detail: self.0.detail.clone(),
+            errors: self.0.errors.clone(),
+            failures: self.0.failures.clone(),
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Some(cause) = &self.cause {
-            tracing::error!(status = self.status.as_u16(), %cause, "request failed");
+        if let Some(cause) = &self.0.cause {
+            tracing::error!(status = self.0.status.as_u16(), %cause, "request failed");
         }
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
-        let mut response = (self.status, body).into_response();
+        let mut response = (self.0.status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if let Some(seconds) = self.retry_after {
+        if let Some(seconds) = self.0.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
-        if self.status == StatusCode::UNAUTHORIZED {
+        if self.0.status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
@@ -258,7 +263,7 @@ impl From<ServiceError> for ApiError {
                     "Too many failed attempts",
                     format!("too many failed sign-ins; retry after {retry_after} s"),
                 );
-                e.retry_after = Some(retry_after);
+                e.0.retry_after = Some(retry_after);
                 e
             }
             ServiceError::IdempotencyKeyReused => ApiError::new(
@@ -277,7 +282,7 @@ impl From<ServiceError> for ApiError {
                         failures.len()
                     ),
                 );
-                e.failures = failures.into_iter().map(batch_item).collect();
+                e.0.failures = failures.into_iter().map(batch_item).collect();
                 e
             }
             ServiceError::Internal(cause) => ApiError::internal(cause),

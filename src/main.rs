@@ -1,5 +1,6 @@
 //! The `oncology-registry` binary: parses the command line, sets up logging, runs a command.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -49,7 +50,8 @@ async fn main() -> ExitCode {
             .map(|n| eprintln!("registered {n} demo patients"))
             .map_err(|e| e.to_string()),
         Command::Openapi => {
-            println!("{}", commands::openapi_json());
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = writeln!(std::io::stdout(), "{}", commands::openapi_json());
             Ok(())
         }
     };

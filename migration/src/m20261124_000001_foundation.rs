@@ -239,6 +239,13 @@ impl MigrationTrait for Migration {
                             .col(IdempotencyKey::Scope)
                             .col(IdempotencyKey::Key),
                     )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_idempotency_key_user")
+                            .from(IdempotencyKey::Table, IdempotencyKey::UserId)
+                            .to(AppUser::Table, AppUser::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
                     .to_owned(),
             )
             .await?;

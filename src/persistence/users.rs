@@ -122,6 +122,22 @@ impl UserRepository {
         Ok(())
     }
 
+    /// Counts active administrators and locks their rows until the transaction ends (`FOR
+    /// UPDATE` on PostgreSQL; SQLite's single writer already serialises), so two concurrent
+    /// demotions cannot both see "another admin remains" and leave none.
+    pub async fn lock_active_admins<C: Executor>(db: &C) -> StoreResult<u64> {
+        let ids: Vec<Uuid> = Entity::find()
+            .select_only()
+            .column(Column::Id)
+            .filter(Column::Role.eq(Role::Admin.as_str()))
+            .filter(Column::Active.eq(true))
+            .lock_exclusive()
+            .into_tuple()
+            .all(db)
+            .await?;
+        Ok(ids.len() as u64)
+    }
+
     pub async fn count_active_admins<C: Executor>(db: &C) -> StoreResult<u64> {
         Self::count_where(
             db,

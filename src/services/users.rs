@@ -145,7 +145,7 @@ impl UserService {
         let loses_admin = current.role == Role::Admin
             && current.active
             && (changes.role.is_some_and(|r| r != Role::Admin) || changes.active == Some(false));
-        if loses_admin && UserRepository::count_active_admins(&txn).await? <= 1 {
+        if loses_admin && UserRepository::lock_active_admins(&txn).await? <= 1 {
             return Err(ServiceError::Conflict(
                 "this is the last active administrator".to_owned(),
             ));

@@ -317,7 +317,7 @@ async fn repeated_failures_lock_the_account_briefly_with_retry_after() {
     // Locked now: even the right password waits, from any address.
     let r = app
         .post("/api/v1/auth/login")
-        .from_client("10.9.9.9:1234")
+        .client_addr("10.9.9.9:1234")
         .json(json!({"username": user, "password": password_of(Role::Technician)}))
         .send()
         .await;
@@ -367,7 +367,7 @@ async fn a_client_address_that_keeps_failing_is_throttled_across_accounts() {
     for i in 0..20 {
         let r = app
             .post("/api/v1/auth/login")
-            .from_client("192.0.2.66:5000")
+            .client_addr("192.0.2.66:5000")
             .json(json!({"username": format!("guess-{i}"), "password": "wrong-password-guess"}))
             .send()
             .await;
@@ -375,7 +375,7 @@ async fn a_client_address_that_keeps_failing_is_throttled_across_accounts() {
     }
     let r = app
         .post("/api/v1/auth/login")
-        .from_client("192.0.2.66:5000")
+        .client_addr("192.0.2.66:5000")
         .json(json!({"username": username_of(Role::Nurse), "password": password_of(Role::Nurse)}))
         .send()
         .await;
@@ -383,7 +383,7 @@ async fn a_client_address_that_keeps_failing_is_throttled_across_accounts() {
     // The same nurse from the ward's own workstation is not locked out.
     let r = app
         .post("/api/v1/auth/login")
-        .from_client("10.0.0.8:5000")
+        .client_addr("10.0.0.8:5000")
         .json(json!({"username": username_of(Role::Nurse), "password": password_of(Role::Nurse)}))
         .send()
         .await;

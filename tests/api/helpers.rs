@@ -46,8 +46,6 @@ enum Store {
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
-    pub settings: Settings,
-    pub database_url: String,
     store: Store,
 }
 
@@ -219,8 +217,6 @@ impl TestApp {
         Self {
             router,
             state,
-            settings,
-            database_url,
             store,
         }
     }
@@ -329,7 +325,7 @@ impl RequestBuilder<'_> {
         self.header("content-type", content_type)
     }
 
-    pub fn from_client(mut self, addr: &str) -> Self {
+    pub fn client_addr(mut self, addr: &str) -> Self {
         self.client = addr.parse().unwrap();
         self
     }

@@ -542,7 +542,7 @@ async fn cursor_pages_neither_skip_nor_repeat_while_patients_are_registered() {
         app.create_patient(&nurse, patient_body()).await;
         match r.body["_links"]["next"]["href"].as_str() {
             Some(href) => {
-                assert_eq!(r.body["next_cursor"].as_str().is_some(), true);
+                assert!(r.body["next_cursor"].as_str().is_some());
                 next = href.to_owned();
             }
             None => break,
