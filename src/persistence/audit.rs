@@ -69,12 +69,22 @@ impl AuditRepository {
         Ok(())
     }
 
+    /// Appends many events with as few statements as possible. Batches are cut into chunks of
+    /// a few fixed sizes (64, 16, 4, 1 rows) so that the database sees only four distinct
+    /// statements and reuses their prepared forms, instead of parsing a new one for every
+    /// batch size.
     pub async fn append_many<C: Executor>(db: &C, events: &[NewAuditEvent]) -> StoreResult<()> {
-        // Chunked so one statement stays under SQLite's bound-parameter limit.
-        for chunk in events.chunks(500) {
+        let mut rest = events;
+        while !rest.is_empty() {
+            let size = [64, 16, 4, 1]
+                .into_iter()
+                .find(|&n| n <= rest.len())
+                .unwrap_or(1);
+            let (chunk, tail) = rest.split_at(size);
             Entity::insert_many(chunk.iter().map(to_row).collect::<Vec<_>>())
                 .exec_without_returning(db)
                 .await?;
+            rest = tail;
         }
         Ok(())
     }

@@ -100,6 +100,9 @@ impl Database {
                 .max_connections(settings.max_connections)
                 .min_connections(1)
                 .acquire_timeout(settings.acquire_timeout)
+                // A ping before every checkout is a network round trip per query; only
+                // connections idle long enough to have been dropped by a proxy are tested.
+                .test_before_acquire_if_idle_for(Duration::from_secs(30))
                 .sqlx_logging(false);
             let pool = sea_orm::Database::connect(options).await?;
             Ok(Self {
@@ -120,6 +123,9 @@ impl Database {
             .max_connections(connections)
             .min_connections(1)
             .acquire_timeout(settings.acquire_timeout)
+            // A local file cannot drop a connection: pinging it before every checkout would
+            // only add a round trip to the connection's worker thread per query.
+            .test_before_acquire(false)
             .sqlx_logging(false)
             // Set on every connection the pool opens, not once on whichever one a query gets.
             .map_sqlx_sqlite_opts(move |o| {
