@@ -22,7 +22,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::config::Settings;
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::persistence::Database;
-use crate::routes::docs::ApiDoc;
+use crate::routes::docs::{ApiDoc, finish_document};
 use crate::routes::extract::require_access_token;
 use crate::routes::{protected_routes, public_routes};
 use crate::services::access::AccessControl;
@@ -115,7 +115,7 @@ fn documented(
 
 /// The OpenAPI document, built from the same route definitions the server serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented(|r| r).into_openapi()
+    finish_document(documented(|r| r).into_openapi())
 }
 
 /// The complete HTTP application.
@@ -125,6 +125,7 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
         r.route_layer(middleware::from_fn_with_state(guard, require_access_token))
     })
     .split_for_parts();
+    let doc = finish_document(doc);
     let request_id = HeaderName::from_static("x-request-id");
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .fallback(|| async { ApiError::from_status(StatusCode::NOT_FOUND) })

@@ -267,14 +267,22 @@ impl From<ServiceError> for ApiError {
                 e
             }
             ServiceError::IdempotencyKeyReused => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::CONFLICT,
                 "idempotency-key-reused",
                 "Idempotency-Key reused",
                 "this Idempotency-Key was already used with a different request body",
             ),
             ServiceError::BatchRefused(failures) => {
+                // One kind of failure throughout answers with its own status; a mix is 422.
+                let shared = failures
+                    .first()
+                    .map(|f| f.status)
+                    .filter(|s| failures.iter().all(|f| f.status == *s));
+                let status = shared
+                    .and_then(|s| StatusCode::from_u16(s).ok())
+                    .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
                 let mut e = ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                    status,
                     "batch-refused",
                     "The batch was refused",
                     format!(

@@ -1,64 +1,71 @@
-//! Pagination: bounded page sizes, opaque cursors and offset pages.
-
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+//! Pagination: bounded page sizes, keyset cursors and offsets.
+//!
+//! A cursor is the sort key of the last row of a page. Keyset pages neither skip nor repeat rows
+//! while others are inserted, unlike offsets. Any well-formed key is a valid position, so a
+//! cursor can never be "invalid" once it has the right shape; an offset given with a cursor skips
+//! that many rows after the cursor's position.
 
 pub const DEFAULT_LIMIT: u64 = 50;
 pub const MAX_LIMIT: u64 = 200;
 pub const MAX_OFFSET: u64 = 1_000_000;
 
-/// An opaque position in a keyset-ordered list: the sort key of the last row returned.
-///
-/// Keyset cursors neither skip nor repeat rows while others are inserted, unlike offsets.
+/// The position after which the next page starts: the last row's sort key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor(String);
 
 impl Cursor {
-    /// Wraps a sort key; `kind` ties the cursor to its list so it cannot be replayed elsewhere.
-    pub fn new(kind: &str, key: &str) -> Self {
-        Self(format!("{kind}:{key}"))
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into())
     }
 
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.0.as_bytes())
-    }
-
-    /// Decodes a cursor for list `kind`, returning its sort key.
-    pub fn decode(kind: &str, encoded: &str) -> Result<String, String> {
-        let invalid = || "is not a cursor issued by this list".to_owned();
-        if encoded.len() > 256 {
-            return Err(invalid());
-        }
-        let bytes = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| invalid())?;
-        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-        let key = text
-            .strip_prefix(kind)
-            .and_then(|rest| rest.strip_prefix(':'))
-            .ok_or_else(invalid)?;
-        Ok(key.to_owned())
+        self.0.clone()
     }
 }
 
-/// Where a page starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PageStart {
-    /// After the given sort key (or from the beginning).
-    After(Option<String>),
-    /// At an offset; such pages also report the total.
-    Offset(u64),
+/// The shape of a list's sort key, so malformed cursors are refused before any query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyShape {
+    /// A UUID written as 32 lowercase hexadecimal digits.
+    Uuid,
+    /// A positive integer of up to 18 digits.
+    Integer,
+}
+
+impl KeyShape {
+    pub fn accepts(self, key: &str) -> bool {
+        match self {
+            KeyShape::Uuid => {
+                key.len() == 32 && key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            }
+            KeyShape::Integer => {
+                (1..=18).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_digit())
+            }
+        }
+    }
+
+    /// The same rule as a regular expression, for the API documentation.
+    pub fn pattern(self) -> &'static str {
+        match self {
+            KeyShape::Uuid => "^[0-9a-f]{32}$",
+            KeyShape::Integer => "^[0-9]{1,18}$",
+        }
+    }
 }
 
 /// A validated page request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageRequest {
     pub limit: u64,
-    pub start: PageStart,
+    /// Start after this sort key.
+    pub after: Option<String>,
+    /// Skip this many rows first; such pages also report the total.
+    pub offset: Option<u64>,
 }
 
 impl PageRequest {
-    /// Parses `limit`, `offset` and `cursor`; a cursor and an offset together are refused.
     pub fn parse(
-        kind: &str,
+        shape: KeyShape,
         limit: Option<u64>,
         offset: Option<u64>,
         cursor: Option<&str>,
@@ -67,20 +74,25 @@ impl PageRequest {
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(("limit", format!("must be between 1 and {MAX_LIMIT}")));
         }
-        let start = match (offset, cursor) {
-            (Some(_), Some(_)) => {
-                return Err(("cursor", "cannot be combined with offset".to_owned()));
+        if offset.is_some_and(|o| o > MAX_OFFSET) {
+            return Err(("offset", format!("must be at most {MAX_OFFSET}")));
+        }
+        let after = match cursor {
+            Some(c) if !shape.accepts(c) => {
+                return Err(("cursor", "is not a cursor issued by this list".to_owned()));
             }
-            (Some(offset), None) if offset > MAX_OFFSET => {
-                return Err(("offset", format!("must be at most {MAX_OFFSET}")));
-            }
-            (Some(offset), None) => PageStart::Offset(offset),
-            (None, Some(c)) => {
-                PageStart::After(Some(Cursor::decode(kind, c).map_err(|m| ("cursor", m))?))
-            }
-            (None, None) => PageStart::After(None),
+            other => other.map(str::to_owned),
         };
-        Ok(Self { limit, start })
+        Ok(Self {
+            limit,
+            after,
+            offset,
+        })
+    }
+
+    /// Whether this is an offset page (which reports the total).
+    pub fn is_offset(&self) -> bool {
+        self.offset.is_some()
     }
 }
 
@@ -88,7 +100,7 @@ impl PageRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
     pub items: Vec<T>,
-    /// Present when more rows follow in cursor mode.
+    /// Present when more rows follow.
     pub next_cursor: Option<Cursor>,
     /// Present for offset pages.
     pub total: Option<u64>,
@@ -111,27 +123,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cursors_round_trip_and_are_bound_to_their_list() {
-        let c = Cursor::new("patients", "0190-abc");
-        assert_eq!(Cursor::decode("patients", &c.encode()).unwrap(), "0190-abc");
-        assert!(Cursor::decode("users", &c.encode()).is_err());
-        assert!(Cursor::decode("patients", "not base64!").is_err());
+    fn cursor_shapes() {
+        assert!(KeyShape::Uuid.accepts("0190f0c18c3a7b7e9a552f1f3f4a5b6c"));
+        assert!(!KeyShape::Uuid.accepts("0190F0C18C3A7B7E9A552F1F3F4A5B6C"));
+        assert!(!KeyShape::Uuid.accepts("0190f0c1-8c3a-7b7e-9a55-2f1f3f4a5b6c"));
+        assert!(KeyShape::Integer.accepts("42"));
+        assert!(!KeyShape::Integer.accepts("-1"));
+        assert!(!KeyShape::Integer.accepts(&"9".repeat(19)));
     }
 
     #[test]
-    fn limits_are_bounded() {
+    fn limits_are_bounded_and_cursors_checked() {
+        let p = PageRequest::parse(KeyShape::Uuid, None, None, None).unwrap();
+        assert_eq!((p.limit, p.after, p.offset), (DEFAULT_LIMIT, None, None));
+        assert!(PageRequest::parse(KeyShape::Uuid, Some(0), None, None).is_err());
+        assert!(PageRequest::parse(KeyShape::Uuid, Some(MAX_LIMIT + 1), None, None).is_err());
+        assert!(PageRequest::parse(KeyShape::Uuid, None, Some(MAX_OFFSET + 1), None).is_err());
         assert_eq!(
-            PageRequest::parse("p", None, None, None).unwrap().limit,
-            DEFAULT_LIMIT
+            PageRequest::parse(KeyShape::Integer, None, None, Some("x"))
+                .unwrap_err()
+                .0,
+            "cursor"
         );
-        assert!(PageRequest::parse("p", Some(0), None, None).is_err());
-        assert!(PageRequest::parse("p", Some(MAX_LIMIT + 1), None, None).is_err());
-        assert!(PageRequest::parse("p", Some(10), Some(0), Some("x")).is_err());
-        assert_eq!(
-            PageRequest::parse("p", Some(10), Some(20), None)
-                .unwrap()
-                .start,
-            PageStart::Offset(20)
-        );
+        let both = PageRequest::parse(KeyShape::Integer, Some(5), Some(2), Some("10")).unwrap();
+        assert_eq!((both.after.as_deref(), both.offset), (Some("10"), Some(2)));
+        assert!(both.is_offset());
     }
 }

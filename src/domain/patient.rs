@@ -49,7 +49,6 @@ pub struct Mrn(String);
 
 impl Mrn {
     pub fn parse(value: &str) -> Result<Self, String> {
-        let value = value.trim();
         if value.is_empty() || value.len() > 32 {
             return Err("must be 1 to 32 characters".to_owned());
         }
@@ -142,7 +141,7 @@ pub struct Icd10Code(String);
 
 impl Icd10Code {
     pub fn parse(value: &str) -> Result<Self, String> {
-        let code = value.trim().to_ascii_uppercase();
+        let code = value.to_ascii_uppercase();
         let bytes = code.as_bytes();
         let head_ok = bytes.len() >= 3
             && bytes[0].is_ascii_uppercase()
@@ -176,7 +175,6 @@ pub struct Phone(String);
 
 impl Phone {
     pub fn parse(value: &str) -> Result<Self, String> {
-        let value = value.trim();
         let digits = value.strip_prefix('+').unwrap_or("");
         if (8..=15).contains(&digits.len())
             && digits.chars().all(|c| c.is_ascii_digit())
@@ -199,7 +197,6 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(value: &str) -> Result<Self, String> {
-        let value = value.trim();
         let valid = value.len() <= 254
             && match value.split_once('@') {
                 Some((local, domain)) => {

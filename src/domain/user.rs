@@ -55,7 +55,6 @@ pub struct Username(String);
 
 impl Username {
     pub fn parse(value: &str) -> Result<Self, String> {
-        let value = value.trim();
         let len = value.chars().count();
         if !(3..=64).contains(&len) {
             return Err("must be 3 to 64 characters".to_owned());

@@ -1,15 +1,12 @@
 //! The audit log in `audit_event`: append (one or many rows) and read with filters, newest first.
 
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use super::entities::audit_event::{self, Column, Entity};
-use super::repository::Repository;
-use super::users::finish_page;
+use super::repository::{Repository, finish_page, page_rows};
 use super::{Executor, StoreError, StoreResult, stored};
 use crate::domain::audit::{AuditEvent, AuditFilter, NewAuditEvent};
-use crate::domain::page::{Page, PageRequest, PageStart};
+use crate::domain::page::{Page, PageRequest};
 
 pub struct AuditRepository;
 
@@ -17,8 +14,6 @@ impl Repository for AuditRepository {
     type Entity = Entity;
     type Model = audit_event::Model;
 }
-
-pub const CURSOR_KIND: &str = "audit-events";
 
 fn to_row(e: &NewAuditEvent) -> audit_event::ActiveModel {
     use sea_orm::ActiveValue::{NotSet, Set};
@@ -116,39 +111,16 @@ impl AuditRepository {
         if let Some(v) = filter.to {
             c = c.add(Column::OccurredAt.lt(v));
         }
-        let query = Entity::find().filter(c);
-        let (rows, total) = match &page.start {
-            PageStart::Offset(offset) => {
-                let total = query.clone().count(db).await?;
-                let rows = query
-                    .order_by_desc(Column::Id)
-                    .offset(*offset)
-                    .limit(page.limit)
-                    .all(db)
-                    .await?;
-                (rows, Some(total))
-            }
-            PageStart::After(after) => {
-                let mut query = query;
-                if let Some(after) = after {
-                    let after: i64 = after.parse().map_err(|_| StoreError::NotFound)?;
-                    query = query.filter(Column::Id.lt(after));
-                }
-                let rows = query
-                    .order_by_desc(Column::Id)
-                    .limit(page.limit + 1)
-                    .all(db)
-                    .await?;
-                (rows, None)
-            }
+        let after = match &page.after {
+            Some(key) => Some(
+                Column::Id.lt(key
+                    .parse::<i64>()
+                    .map_err(|_| StoreError::Corrupt(format!("cursor key {key}")))?),
+            ),
+            None => None,
         };
-        finish_page(
-            rows,
-            total,
-            page,
-            |r| r.id.to_string(),
-            to_domain,
-            CURSOR_KIND,
-        )
+        let query = Entity::find().filter(c);
+        let (rows, total) = page_rows(db, query, Column::Id, true, after, &page).await?;
+        finish_page(rows, total, page, |r| r.id.to_string(), to_domain)
     }
 }

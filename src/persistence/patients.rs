@@ -2,16 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::entities::patient::{self, Column, Entity};
-use super::repository::Repository;
-use super::users::finish_page;
+use super::repository::{Repository, finish_page, page_rows};
+use super::users::parse_key;
 use super::{Executor, StoreError, StoreResult, stored};
-use crate::domain::page::{Page, PageRequest, PageStart};
+use crate::domain::page::{Page, PageRequest};
 use crate::domain::patient::{
     Bed, BirthDate, Diagnosis, Email, Icd10Code, Mrn, Patient, PatientStatus, PersonName, Phone,
     Ward,
@@ -23,8 +21,6 @@ impl Repository for PatientRepository {
     type Entity = Entity;
     type Model = patient::Model;
 }
-
-pub const CURSOR_KIND: &str = "patients";
 
 /// Filters for the patient list.
 #[derive(Debug, Clone, Default)]
@@ -174,40 +170,13 @@ impl PatientRepository {
                     .add(like(Column::Mrn)),
             );
         }
-        let query = Entity::find().filter(condition);
-        let (rows, total) = match &page.start {
-            PageStart::Offset(offset) => {
-                let total = query.clone().count(db).await?;
-                let rows = query
-                    .order_by_asc(Column::Id)
-                    .offset(*offset)
-                    .limit(page.limit)
-                    .all(db)
-                    .await?;
-                (rows, Some(total))
-            }
-            PageStart::After(after) => {
-                let mut query = query;
-                if let Some(after) = after {
-                    let after = Uuid::parse_str(after).map_err(|_| StoreError::NotFound)?;
-                    query = query.filter(Column::Id.gt(after));
-                }
-                let rows = query
-                    .order_by_asc(Column::Id)
-                    .limit(page.limit + 1)
-                    .all(db)
-                    .await?;
-                (rows, None)
-            }
+        let after = match &page.after {
+            Some(key) => Some(Column::Id.gt(parse_key(key)?)),
+            None => None,
         };
-        finish_page(
-            rows,
-            total,
-            page,
-            |r| r.id.to_string(),
-            to_domain,
-            CURSOR_KIND,
-        )
+        let query = Entity::find().filter(condition);
+        let (rows, total) = page_rows(db, query, Column::Id, false, after, &page).await?;
+        finish_page(rows, total, page, |r| r.id.simple().to_string(), to_domain)
     }
 }
 

@@ -5,10 +5,11 @@ use std::future::Future;
 
 use sea_orm::{
     ActiveModelTrait, EntityTrait, FromQueryResult, IntoActiveModel, PaginatorTrait,
-    PrimaryKeyTrait, QueryFilter, sea_query::SimpleExpr,
+    PrimaryKeyTrait, QueryFilter, QueryOrder, QuerySelect, Select, sea_query::SimpleExpr,
 };
 
 use super::{Executor, StoreError, StoreResult};
+use crate::domain::page::{Cursor, Page, PageRequest};
 
 pub trait Repository {
     type Entity: EntityTrait<Model = Self::Model>;
@@ -107,4 +108,65 @@ pub trait Repository {
     ) -> impl Future<Output = StoreResult<u64>> + Send {
         async move { Ok(Self::Entity::find().filter(condition).count(db).await?) }
     }
+}
+
+/// Rows of one page of `query` in `order` (with the total for offset pages): starts after the
+/// cursor condition `after`, skips the offset, and reads one row more than the page to know
+/// whether another follows.
+pub(crate) async fn page_rows<E, C>(
+    db: &C,
+    query: Select<E>,
+    order: E::Column,
+    descending: bool,
+    after: Option<SimpleExpr>,
+    page: &PageRequest,
+) -> StoreResult<(Vec<E::Model>, Option<u64>)>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: Executor,
+{
+    let total = match page.offset {
+        Some(_) => Some(query.clone().count(db).await?),
+        None => None,
+    };
+    let mut query = query;
+    if let Some(after) = after {
+        query = query.filter(after);
+    }
+    let query = if descending {
+        query.order_by_desc(order)
+    } else {
+        query.order_by_asc(order)
+    };
+    let rows = query
+        .offset(page.offset)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// Turns the rows of `page_rows` into a page, with the cursor of the last row when more follow.
+pub(crate) fn finish_page<R, T>(
+    mut rows: Vec<R>,
+    total: Option<u64>,
+    page: PageRequest,
+    key: impl Fn(&R) -> String,
+    convert: impl Fn(&R) -> StoreResult<T>,
+) -> StoreResult<Page<T>> {
+    let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+    let next_cursor = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|r| Cursor::new(key(r)))
+    } else {
+        None
+    };
+    let items = rows.iter().map(convert).collect::<StoreResult<Vec<T>>>()?;
+    Ok(Page {
+        items,
+        next_cursor,
+        total,
+        request: page,
+    })
 }

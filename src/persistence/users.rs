@@ -1,15 +1,13 @@
 //! Staff accounts in `app_user`, as domain `User`s.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use super::entities::app_user::{self, Column, Entity};
-use super::repository::Repository;
+use super::repository::{Repository, finish_page, page_rows};
 use super::{Executor, StoreResult, stored};
-use crate::domain::page::{Cursor, Page, PageRequest, PageStart};
+use crate::domain::page::{Page, PageRequest};
 use crate::domain::user::{FullName, Role, User, Username};
 
 pub struct UserRepository;
@@ -31,8 +29,6 @@ pub struct UserFilter {
     pub role: Option<Role>,
     pub active: Option<bool>,
 }
-
-pub const CURSOR_KIND: &str = "users";
 
 fn to_domain(row: &app_user::Model) -> StoreResult<User> {
     Ok(User {
@@ -161,64 +157,17 @@ impl UserRepository {
         if let Some(active) = filter.active {
             condition = condition.add(Column::Active.eq(active));
         }
-        let query = Entity::find().filter(condition.clone());
-        let (rows, total) = match &page.start {
-            PageStart::Offset(offset) => {
-                let total = query.clone().count(db).await?;
-                let rows = query
-                    .order_by_asc(Column::Id)
-                    .offset(*offset)
-                    .limit(page.limit)
-                    .all(db)
-                    .await?;
-                (rows, Some(total))
-            }
-            PageStart::After(after) => {
-                let mut query = query;
-                if let Some(after) = after {
-                    let after = Uuid::parse_str(after).map_err(|_| super::StoreError::NotFound)?;
-                    query = query.filter(Column::Id.gt(after));
-                }
-                let rows = query
-                    .order_by_asc(Column::Id)
-                    .limit(page.limit + 1)
-                    .all(db)
-                    .await?;
-                (rows, None)
-            }
+        let after = match &page.after {
+            Some(key) => Some(Column::Id.gt(parse_key(key)?)),
+            None => None,
         };
-        finish_page(
-            rows,
-            total,
-            page,
-            |r| r.id.to_string(),
-            to_domain,
-            CURSOR_KIND,
-        )
+        let query = Entity::find().filter(condition);
+        let (rows, total) = page_rows(db, query, Column::Id, false, after, &page).await?;
+        finish_page(rows, total, page, |r| r.id.simple().to_string(), to_domain)
     }
 }
 
-/// Turns `limit + 1` rows of a keyset query (or an offset page) into a page with its cursor.
-pub(crate) fn finish_page<R, T>(
-    mut rows: Vec<R>,
-    total: Option<u64>,
-    page: PageRequest,
-    key: impl Fn(&R) -> String,
-    convert: impl Fn(&R) -> StoreResult<T>,
-    kind: &str,
-) -> StoreResult<Page<T>> {
-    let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
-    let next_cursor = if matches!(page.start, PageStart::After(_)) && rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|r| Cursor::new(kind, &key(r)))
-    } else {
-        None
-    };
-    let items = rows.iter().map(convert).collect::<StoreResult<Vec<T>>>()?;
-    Ok(Page {
-        items,
-        next_cursor,
-        total,
-        request: page,
-    })
+/// A UUID cursor key (already checked for shape at the edge).
+pub(crate) fn parse_key(key: &str) -> StoreResult<Uuid> {
+    Uuid::parse_str(key).map_err(|_| super::StoreError::Corrupt(format!("cursor key {key}")))
 }

@@ -15,9 +15,8 @@ use super::patients::ListResponse;
 use super::users::RoleDto;
 use crate::app::AppState;
 use crate::domain::audit::{AuditEvent, AuditFilter};
-use crate::domain::page::PageRequest;
+use crate::domain::page::{KeyShape, PageRequest};
 use crate::error::{ApiError, Problem};
-use crate::persistence::audit::CURSOR_KIND;
 use crate::services::access::ReadAuditLog;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -96,8 +95,7 @@ pub struct AuditQuery {
     #[validate(range(max = 1000000))]
     #[param(minimum = 0, maximum = 1000000)]
     pub offset: Option<u64>,
-    #[validate(length(max = 256))]
-    #[param(max_length = 256)]
+    #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
 }
 
@@ -118,7 +116,7 @@ async fn list_audit_events(
     Authorized(permit): Authorized<ReadAuditLog>,
     ValidQuery(q): ValidQuery<AuditQuery>,
 ) -> Result<Json<ListResponse<AuditEventResponse>>, ApiError> {
-    let page = PageRequest::parse(CURSOR_KIND, q.limit, q.offset, q.cursor.as_deref())
+    let page = PageRequest::parse(KeyShape::Integer, q.limit, q.offset, q.cursor.as_deref())
         .map_err(|(f, m)| ApiError::invalid_field(f, m))?;
     let mut errors = crate::domain::FieldErrors::default();
     let filter = AuditFilter {

@@ -41,3 +41,73 @@ impl Modify for BearerAuth {
         );
     }
 }
+
+/// Completes the document once every route has added its paths.
+pub fn finish_document(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    BodyProblems.modify(&mut doc);
+    close_batch_operations(&mut doc);
+    doc
+}
+
+/// utoipa leaves the variants of a tagged enum open, though serde refuses unknown fields in
+/// them (`deny_unknown_fields`); say so in the document too.
+fn close_batch_operations(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{AdditionalProperties, Schema};
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    if let Some(RefOr::T(Schema::OneOf(one_of))) =
+        components.schemas.get_mut("BatchOperationRequest")
+    {
+        for item in &mut one_of.items {
+            if let RefOr::T(Schema::Object(object)) = item {
+                object.additional_properties =
+                    Some(Box::new(AdditionalProperties::FreeForm(false)));
+            }
+        }
+    }
+}
+
+/// Every operation that takes a body can also answer 400 (not JSON), 413 (too large) and 415
+/// (not `application/json`); these come from the extractors and limits shared by all handlers,
+/// so they are documented once here rather than on each handler.
+struct BodyProblems;
+
+impl Modify for BodyProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    crate::error::PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.post, &mut item.put, &mut item.patch]
+                .into_iter()
+                .flatten()
+            {
+                if operation.request_body.is_none() {
+                    continue;
+                }
+                for (status, description) in [
+                    ("400", "The body is not valid JSON"),
+                    ("413", "The body exceeds the size limit"),
+                    ("415", "The body is not application/json"),
+                ] {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| problem(description).into());
+                }
+            }
+        }
+    }
+}

@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::API_PREFIX;
-use crate::domain::page::{Page, PageStart};
+use crate::domain::page::Page;
 
 /// A link to a related resource.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -45,17 +45,21 @@ pub fn page_links<T>(path: &str, query: &str, page: &Page<T>) -> Links {
             format!("{base}?{q}")
         }
     };
-    let limit = page.request.limit;
+    let request = &page.request;
+    let limit = request.limit;
+    let mut this = format!("limit={limit}");
+    if let Some(after) = &request.after {
+        this.push_str(&format!("&cursor={after}"));
+    }
+    if let Some(offset) = request.offset {
+        this.push_str(&format!("&offset={offset}"));
+    }
     let mut out = Links::new();
-    match &page.request.start {
-        PageStart::Offset(offset) => {
-            out.insert(
-                "self".into(),
-                Link {
-                    href: join(format!("limit={limit}&offset={offset}")),
-                },
-            );
-            if page.total.is_some_and(|t| offset + limit < t) {
+    out.insert("self".into(), Link { href: join(this) });
+    match (request.offset, &request.after) {
+        // A plain offset page links onwards by offset, as its reader expects.
+        (Some(offset), None) => {
+            if page.next_cursor.is_some() {
                 out.insert(
                     "next".into(),
                     Link {
@@ -63,7 +67,7 @@ pub fn page_links<T>(path: &str, query: &str, page: &Page<T>) -> Links {
                     },
                 );
             }
-            if *offset > 0 {
+            if offset > 0 {
                 out.insert(
                     "prev".into(),
                     Link {
@@ -75,13 +79,7 @@ pub fn page_links<T>(path: &str, query: &str, page: &Page<T>) -> Links {
                 );
             }
         }
-        PageStart::After(_) => {
-            out.insert(
-                "self".into(),
-                Link {
-                    href: join(format!("limit={limit}")),
-                },
-            );
+        _ => {
             if let Some(cursor) = &page.next_cursor {
                 out.insert(
                     "next".into(),

@@ -17,13 +17,13 @@ use super::extract::{Authorized, Json, Path, ValidJson, ValidQuery};
 use super::links::{Links, api, filter_query, links, page_links};
 use crate::app::AppState;
 use crate::domain::FieldErrors;
-use crate::domain::page::{Page, PageRequest};
+use crate::domain::page::{KeyShape, Page, PageRequest};
 use crate::domain::patient::{
     NewPatient, Patient, PatientChanges, PatientChangesInput, PatientInput, PatientStatus,
     PreferredContact, Sex,
 };
 use crate::error::{ApiError, Problem};
-use crate::persistence::patients::{CURSOR_KIND, PatientFilter};
+use crate::persistence::patients::PatientFilter;
 use crate::services::access::{CreatePatient, DeletePatient, ReadPatient, UpdatePatient};
 use crate::services::patients::{
     BatchOperation, BatchOutcome, IdempotencyRequest, MAX_BATCH_OPERATIONS,
@@ -68,7 +68,7 @@ dto_enum!(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ListResponse<T: ToSchema> {
     pub items: Vec<T>,
-    /// Pass as `cursor` to get the next page; null on the last page and for offset pages.
+    /// Pass as `cursor` to get the next page; null on the last page.
     pub next_cursor: Option<String>,
     /// The number of matching rows; only for offset pages.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,16 +173,29 @@ pub struct CreatePatientRequest {
     #[schema(min_length = 1, max_length = 32, pattern = "^[A-Za-z0-9-]{1,32}$")]
     pub mrn: String,
     #[validate(length(max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub first_name: String,
     #[validate(length(max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub last_name: String,
     /// Not in the future, not before 1900.
+    #[schema(pattern = "^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub birth_date: NaiveDate,
     pub sex: SexDto,
     #[validate(length(max = 500))]
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub diagnosis: String,
     /// ICD-10 code such as `C50.9` (stored upper-case).
     #[validate(length(max = 8))]
@@ -192,10 +205,18 @@ pub struct CreatePatientRequest {
     )]
     pub icd10_code: Option<String>,
     #[validate(length(max = 32))]
-    #[schema(min_length = 1, max_length = 32)]
+    #[schema(
+        min_length = 1,
+        max_length = 32,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub ward: String,
     #[validate(length(max = 16))]
-    #[schema(min_length = 1, max_length = 16)]
+    #[schema(
+        min_length = 1,
+        max_length = 16,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub bed: Option<String>,
     /// Defaults to `admitted`.
     pub status: Option<PatientStatusDto>,
@@ -204,7 +225,10 @@ pub struct CreatePatientRequest {
     #[schema(max_length = 16, pattern = "^\\+[1-9][0-9]{7,14}$")]
     pub phone: Option<String>,
     #[validate(length(max = 254))]
-    #[schema(max_length = 254, format = Email)]
+    #[schema(
+        max_length = 254,
+        pattern = "^[^@\\s\\u0000-\\u001f\\u007f-\\u009f]{1,64}@[^@\\s.\\u0000-\\u001f\\u007f-\\u009f]+(\\.[^@\\s.\\u0000-\\u001f\\u007f-\\u009f]+)+$"
+    )]
     pub email: Option<String>,
     /// Defaults to `none`.
     pub preferred_contact: Option<PreferredContactDto>,
@@ -310,7 +334,7 @@ patch_len_fns!(max_16 => 16, max_32 => 32, max_100 => 100, max_254 => 254, max_5
 /// A partial update (JSON merge-patch style): omitted fields stay, `null` clears optional ones.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"ward": "ONC-2", "bed": null, "status": "admitted"}))]
+#[schema(min_properties = 1, example = json!({"ward": "ONC-2", "bed": null, "status": "admitted"}))]
 pub struct UpdatePatientRequest {
     #[serde(default)]
     #[validate(custom(function = "max_32"))]
@@ -318,21 +342,21 @@ pub struct UpdatePatientRequest {
     pub mrn: Patch<String>,
     #[serde(default)]
     #[validate(custom(function = "max_100"))]
-    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub first_name: Patch<String>,
     #[serde(default)]
     #[validate(custom(function = "max_100"))]
-    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub last_name: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = NaiveDate)]
+    #[schema(value_type = NaiveDate, pattern = "^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub birth_date: Patch<NaiveDate>,
     #[serde(default)]
     #[schema(value_type = SexDto)]
     pub sex: Patch<SexDto>,
     #[serde(default)]
     #[validate(custom(function = "max_500"))]
-    #[schema(value_type = String, min_length = 1, max_length = 500)]
+    #[schema(value_type = String, min_length = 1, max_length = 500, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub diagnosis: Patch<String>,
     #[serde(default)]
     #[validate(custom(function = "max_8"))]
@@ -340,11 +364,11 @@ pub struct UpdatePatientRequest {
     pub icd10_code: Patch<String>,
     #[serde(default)]
     #[validate(custom(function = "max_32"))]
-    #[schema(value_type = String, min_length = 1, max_length = 32)]
+    #[schema(value_type = String, min_length = 1, max_length = 32, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub ward: Patch<String>,
     #[serde(default)]
     #[validate(custom(function = "max_16"))]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 16)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 16, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub bed: Patch<String>,
     #[serde(default)]
     #[schema(value_type = PatientStatusDto)]
@@ -355,7 +379,7 @@ pub struct UpdatePatientRequest {
     pub phone: Patch<String>,
     #[serde(default)]
     #[validate(custom(function = "max_254"))]
-    #[schema(value_type = Option<String>, max_length = 254, format = Email)]
+    #[schema(value_type = Option<String>, max_length = 254, pattern = "^[^@\\s\\u0000-\\u001f\\u007f-\\u009f]{1,64}@[^@\\s.\\u0000-\\u001f\\u007f-\\u009f]+(\\.[^@\\s.\\u0000-\\u001f\\u007f-\\u009f]+)+$")]
     pub email: Patch<String>,
     #[serde(default)]
     #[schema(value_type = PreferredContactDto)]
@@ -432,31 +456,51 @@ pub struct PatientListQuery {
     #[validate(range(min = 1, max = 200))]
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
-    /// Offset paging (the page then also reports `total`); not with `cursor`.
+    /// Rows to skip (after `cursor` when both are given); the page then also reports `total`.
     #[validate(range(max = 1000000))]
     #[param(minimum = 0, maximum = 1000000)]
     pub offset: Option<u64>,
     /// The `next_cursor` of the previous page. Cursor pages never skip or repeat rows while
     /// patients are being registered.
-    #[validate(length(max = 256))]
-    #[param(max_length = 256)]
+    #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
 
 /// One operation of a batch.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "op", rename_all = "lowercase")]
+#[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
 pub enum BatchOperationRequest {
     /// Register a patient.
     Create { patient: CreatePatientRequest },
     /// Change a patient; `version` plays the part of `If-Match`.
     Update {
         id: Uuid,
+        #[schema(minimum = 1)]
+        #[serde(deserialize_with = "integral")]
         version: i32,
         changes: UpdatePatientRequest,
     },
     /// Soft-delete a patient (physicians only); `version` plays the part of `If-Match`.
-    Delete { id: Uuid, version: i32 },
+    Delete {
+        id: Uuid,
+        #[schema(minimum = 1)]
+        #[serde(deserialize_with = "integral")]
+        version: i32,
+    },
+}
+
+/// A JSON integer: JSON does not tell `3` from `3.0`, so an integral number in either form is
+/// accepted, and anything else refused.
+fn integral<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    let n = f64::deserialize(d)?;
+    if n.fract() == 0.0 && (f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&n) {
+        #[allow(clippy::cast_possible_truncation)]
+        Ok(n as i32)
+    } else {
+        Err(serde::de::Error::custom(
+            "must be a whole number within 32 bits",
+        ))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, ToSchema)]
@@ -564,19 +608,18 @@ fn idempotency(
 ///
 /// With an `Idempotency-Key`, a retry with the same key and body answers the first result
 /// (with `Idempotent-Replayed: true`) instead of registering twice; the same key with another
-/// body is refused with 422.
+/// body is refused with 409.
 #[utoipa::path(post, path = "/patients", tag = "patients", security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe (1-255 characters)")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1-255 visible ASCII characters, unique per request you mean",
+        min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$")),
     request_body = CreatePatientRequest,
     responses(
         (status = 201, description = "Registered", body = PatientResponse,
             headers(("Location" = String), ("ETag" = String))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not register patients", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "MRN already registered", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, or Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "MRN already registered, or Idempotency-Key already used with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_patient(
     State(state): State<AppState>,
@@ -621,7 +664,7 @@ async fn list_patients(
     Authorized(permit): Authorized<ReadPatient>,
     ValidQuery(q): ValidQuery<PatientListQuery>,
 ) -> Result<Json<ListResponse<PatientResponse>>, ApiError> {
-    let page = PageRequest::parse(CURSOR_KIND, q.limit, q.offset, q.cursor.as_deref())
+    let page = PageRequest::parse(KeyShape::Uuid, q.limit, q.offset, q.cursor.as_deref())
         .map_err(|(f, m)| ApiError::invalid_field(f, m))?;
     let filter = PatientFilter {
         status: q.status.map(Into::into),
@@ -728,14 +771,18 @@ async fn delete_patient(
 
 /// Registers, changes and deletes many patients at once (physicians, nurses; deletes need a
 /// physician). All or nothing: when any operation fails, nothing is changed and every failing
-/// operation is listed with its reason.
+/// operation is listed with its reason. The refusal's status is the one its failures share
+/// (404, 409 or 412), or 422 when they differ.
 #[utoipa::path(post, path = "/patients/batch", tag = "patients", security(("bearer" = [])),
     request_body = BatchRequest,
     responses(
         (status = 200, description = "Every operation applied", body = BatchResponse),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not perform an operation of the batch", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Refused: invalid operations, or operations that failed (see `failures`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Refused: every failing operation names an unknown patient (see `failures`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refused: every failing operation conflicts, e.g. a taken MRN (see `failures`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Refused: every failing operation had a stale version (see `failures`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Refused: invalid operations, or failures of different kinds (see `failures`)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn batch_patients(
     State(state): State<AppState>,

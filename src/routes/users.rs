@@ -16,10 +16,10 @@ use super::links::{Links, api, filter_query, links, page_links};
 use super::patients::{ListResponse, precondition};
 use crate::app::AppState;
 use crate::domain::FieldErrors;
-use crate::domain::page::PageRequest;
+use crate::domain::page::{KeyShape, PageRequest};
 use crate::domain::user::{FullName, NewUser, Password, Role, User, UserChanges};
 use crate::error::{ApiError, Problem};
-use crate::persistence::users::{CURSOR_KIND, UserFilter};
+use crate::persistence::users::UserFilter;
 use crate::services::access::ManageUsers;
 use crate::services::users::Precondition;
 
@@ -106,26 +106,34 @@ pub struct CreateUserRequest {
     #[schema(min_length = 3, max_length = 64, pattern = "^[a-z0-9._-]{3,64}$")]
     pub username: String,
     #[validate(length(max = 128))]
-    #[schema(min_length = 1, max_length = 128)]
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub full_name: String,
     pub role: RoleDto,
     /// 12-128 characters.
     #[validate(length(max = 128))]
-    #[schema(min_length = 12, max_length = 128)]
+    #[schema(min_length = 12, max_length = 128, pattern = "^[\\s\\S]*\\S[\\s\\S]*$")]
     pub password: String,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"role": "physician", "active": true}))]
+#[schema(min_properties = 1, example = json!({"role": "physician", "active": true}))]
 pub struct UpdateUserRequest {
     #[validate(length(max = 128))]
-    #[schema(min_length = 1, max_length = 128)]
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub full_name: Option<String>,
     pub role: Option<RoleDto>,
     /// A new password (12-128 characters); ends the user's sessions.
     #[validate(length(max = 128))]
-    #[schema(min_length = 12, max_length = 128)]
+    #[schema(min_length = 12, max_length = 128, pattern = "^[\\s\\S]*\\S[\\s\\S]*$")]
     pub password: Option<String>,
     /// `false` deactivates the account: no more sign-ins or refreshes.
     pub active: Option<bool>,
@@ -140,13 +148,12 @@ pub struct UserListQuery {
     #[validate(range(min = 1, max = 200))]
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
-    /// Offset paging (the page then also reports `total`); not with `cursor`.
+    /// Rows to skip (after `cursor` when both are given); the page then also reports `total`.
     #[validate(range(max = 1000000))]
     #[param(minimum = 0, maximum = 1000000)]
     pub offset: Option<u64>,
     /// The `next_cursor` of the previous page.
-    #[validate(length(max = 256))]
-    #[param(max_length = 256)]
+    #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
 
@@ -200,7 +207,7 @@ async fn list_users(
     Authorized(permit): Authorized<ManageUsers>,
     ValidQuery(q): ValidQuery<UserListQuery>,
 ) -> Result<Json<ListResponse<UserResponse>>, ApiError> {
-    let page = PageRequest::parse(CURSOR_KIND, q.limit, q.offset, q.cursor.as_deref())
+    let page = PageRequest::parse(KeyShape::Uuid, q.limit, q.offset, q.cursor.as_deref())
         .map_err(|(f, m)| ApiError::invalid_field(f, m))?;
     let filter = UserFilter {
         role: q.role.map(Into::into),

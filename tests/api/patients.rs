@@ -381,7 +381,7 @@ async fn an_idempotency_key_makes_retries_safe() {
     let mut other = patient_body();
     other["first_name"] = json!("Someone Else");
     let r = send(other, "retry-1").await;
-    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    r.problem(StatusCode::CONFLICT);
     assert_eq!(app.count("SELECT COUNT(*) FROM patient").await, 1);
 
     // Keys are per user: a physician's identical key is independent.
@@ -512,7 +512,10 @@ async fn offset_pages_report_the_total_and_link_onwards() {
         .await;
     assert_eq!(r.body["total"], 5);
     assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
-    assert_eq!(r.body["next_cursor"], Value::Null);
+    assert_eq!(
+        r.body["next_cursor"],
+        r.body["items"][1]["id"].as_str().unwrap().replace('-', "")
+    );
     assert_eq!(
         r.body["_links"]["next"]["href"],
         "/api/v1/patients?ward=ONC-1&limit=2&offset=4"
@@ -521,6 +524,42 @@ async fn offset_pages_report_the_total_and_link_onwards() {
         r.body["_links"]["prev"]["href"],
         "/api/v1/patients?ward=ONC-1&limit=2&offset=0"
     );
+    // The last offset page has no next.
+    let last = app
+        .get("/api/v1/patients?limit=2&offset=4")
+        .bearer(&nurse)
+        .send()
+        .await;
+    assert_eq!(last.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(last.body["next_cursor"], Value::Null);
+    assert!(last.body["_links"].get("next").is_none());
+    // A cursor and an offset together skip that many rows after the cursor.
+    let all = app
+        .get("/api/v1/patients?limit=5")
+        .bearer(&nurse)
+        .send()
+        .await;
+    let ids: Vec<&str> = all.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    let cursor = ids[0].replace('-', "");
+    let r = app
+        .get(&format!(
+            "/api/v1/patients?limit=2&cursor={cursor}&offset=1"
+        ))
+        .bearer(&nurse)
+        .send()
+        .await;
+    let got: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, ids[2..4]);
 }
 
 #[tokio::test]
