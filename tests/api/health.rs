@@ -67,6 +67,25 @@ async fn swagger_ui_and_the_openapi_document_are_served() {
             "{path} missing from the OpenAPI document"
         );
     }
+    // Every operation with a body documents the problems the shared extractors give.
+    for (path, method) in [
+        ("/api/v1/patients", "post"),
+        ("/api/v1/patients/{id}", "patch"),
+        ("/api/v1/auth/login", "post"),
+    ] {
+        let responses = &doc.body["paths"][path][method]["responses"];
+        for status in ["400", "413", "415", "422"] {
+            assert!(
+                responses.get(status).is_some(),
+                "{method} {path} lacks {status}"
+            );
+        }
+    }
+    assert!(
+        doc.body["paths"]["/health/live"]["get"]["responses"]
+            .get("415")
+            .is_none()
+    );
     // The document served is the one the CLI prints.
     let printed: serde_json::Value =
         serde_json::from_str(&oncology_registry::commands::openapi_json()).unwrap();

@@ -726,3 +726,49 @@ async fn a_batch_with_invalid_items_lists_them_all() {
         .await;
     r.problem(StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn a_refused_batch_answers_with_the_status_its_failures_share() {
+    let app = TestApp::spawn().await;
+    let physician = app.token(Role::Physician).await;
+    let unknown = json!({"operations": [
+        {"op": "delete", "id": uuid::Uuid::now_v7(), "version": 1},
+        {"op": "update", "id": uuid::Uuid::now_v7(), "version": 1, "changes": {"bed": "2"}},
+    ]});
+    let r = app
+        .post("/api/v1/patients/batch")
+        .bearer(&physician)
+        .json(unknown)
+        .send()
+        .await;
+    r.problem(StatusCode::NOT_FOUND);
+    assert_eq!(r.body["failures"].as_array().unwrap().len(), 2);
+
+    // JSON does not tell 1 from 1.0; a fraction or an unknown field is refused.
+    let p = app.create_patient(&physician, patient_body()).await;
+    let r = app
+        .post("/api/v1/patients/batch")
+        .bearer(&physician)
+        .json(json!({"operations": [{"op": "update", "id": p["id"], "version": 1.0, "changes": {"bed": "2"}}]}))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for op in [
+        json!({"op": "delete", "id": p["id"], "version": 2.5}),
+        json!({"op": "delete", "id": p["id"], "version": 2, "force": true}),
+        json!({"op": "explode", "id": p["id"]}),
+    ] {
+        let r = app
+            .post("/api/v1/patients/batch")
+            .bearer(&physician)
+            .json(json!({"operations": [op]}))
+            .send()
+            .await;
+        r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM patient WHERE deleted_at IS NULL")
+            .await,
+        1
+    );
+}
