@@ -16,6 +16,8 @@ use crate::domain::user::{Role, User};
 
 pub const ISSUER: &str = "oncology-registry";
 pub const AUDIENCE: &str = "oncology-registry-api";
+/// Clock difference tolerated between replicas when checking `exp`, `nbf` and `iat`.
+const CLOCK_SKEW_SECONDS: i64 = 5;
 /// The JOSE `typ` of access tokens (RFC 9068).
 const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
@@ -58,7 +60,7 @@ impl TokenIssuer {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
-        validation.leeway = 5;
+        validation.leeway = CLOCK_SKEW_SECONDS.unsigned_abs();
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -107,6 +109,12 @@ impl TokenIssuer {
             .map_err(|_| ServiceError::Unauthenticated("the access token is invalid or expired"))?;
         if data.header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE) {
             return Err(ServiceError::Unauthenticated("not an access token"));
+        }
+        // jsonwebtoken checks exp and nbf; a token issued in the future was not issued by us.
+        if data.claims.iat > Utc::now().timestamp() + CLOCK_SKEW_SECONDS {
+            return Err(ServiceError::Unauthenticated(
+                "the access token is invalid or expired",
+            ));
         }
         let role: Role =
             data.claims.role.parse().map_err(|_| {

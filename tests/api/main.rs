@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod commands;
 mod health;
 mod migrations;
 mod patients;
