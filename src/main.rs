@@ -7,6 +7,11 @@ use clap::Parser;
 use oncology_registry::config::{Cli, Command, Settings};
 use oncology_registry::{app, commands, telemetry};
 
+// Many threads (the runtime's and one per SQLite connection) allocate small, short-lived
+// buffers for every request; glibc's malloc spends much of a request's time in its locks.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     // A .env file is for development; real deployments set the environment.

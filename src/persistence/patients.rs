@@ -98,7 +98,7 @@ impl PatientRepository {
 
     /// The patient unless missing or deleted.
     pub async fn find<C: Executor>(db: &C, id: Uuid) -> StoreResult<Option<Patient>> {
-        let row = Self::find_row_where(db, live().add(Column::Id.eq(id)).into()).await?;
+        let row = Self::find_unique_where(db, live().add(Column::Id.eq(id)).into()).await?;
         row.as_ref().map(to_domain).transpose()
     }
 

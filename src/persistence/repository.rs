@@ -24,15 +24,17 @@ pub trait Repository {
         db: &C,
         id: <<Self::Entity as EntityTrait>::PrimaryKey as PrimaryKeyTrait>::ValueType,
     ) -> impl Future<Output = StoreResult<Option<Self::Model>>> + Send {
-        async move { Ok(Self::Entity::find_by_id(id).one(db).await?) }
+        // `all` rather than `one`: a key matches at most one row anyway, and `one` adds a bound
+        // `LIMIT ?`, which makes SQLite re-prepare the statement on every execution.
+        async move { Ok(Self::Entity::find_by_id(id).all(db).await?.into_iter().next()) }
     }
 
-    /// The first row matching `condition`, if any.
-    fn find_row_where<C: Executor>(
+    /// The row matching `condition`, which must pin a primary or unique key (see `find_row`).
+    fn find_unique_where<C: Executor>(
         db: &C,
         condition: SimpleExpr,
     ) -> impl Future<Output = StoreResult<Option<Self::Model>>> + Send {
-        async move { Ok(Self::Entity::find().filter(condition).one(db).await?) }
+        async move { Ok(Self::Entity::find().filter(condition).all(db).await?.into_iter().next()) }
     }
 
     /// Inserts one row and returns it as stored.

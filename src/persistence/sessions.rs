@@ -27,7 +27,7 @@ impl SessionRepository {
         db: &C,
         token_hash: &str,
     ) -> StoreResult<Option<StoredRefreshToken>> {
-        Self::find_row_where(db, Column::TokenHash.eq(token_hash)).await
+        Self::find_unique_where(db, Column::TokenHash.eq(token_hash)).await
     }
 
     /// Marks a token used if nobody used or revoked it first; false when it lost that race.

@@ -79,7 +79,7 @@ impl UserRepository {
         db: &C,
         username: &str,
     ) -> StoreResult<Option<Credentials>> {
-        let row = Self::find_row_where(db, Column::Username.eq(username)).await?;
+        let row = Self::find_unique_where(db, Column::Username.eq(username)).await?;
         row.map(|row| {
             Ok(Credentials {
                 user: to_domain(&row)?,
