@@ -73,6 +73,7 @@ impl AppState {
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         let db = Database::connect(&settings.database_url, settings.pool).await?;
         db.migrate().await?;
+        db.spawn_checkpointer(std::time::Duration::from_millis(500));
         let state = Self::with_database(db, settings);
         if let Some(admin) = settings.bootstrap_admin.clone() {
             let username = admin.username.clone();

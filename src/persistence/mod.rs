@@ -15,8 +15,8 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 pub use sea_orm::ConnectionTrait as Executor;
@@ -80,6 +80,8 @@ impl Default for PoolSettings {
 pub struct Database {
     reader: DatabaseConnection,
     writer: DatabaseConnection,
+    /// A SQLite file with its own reader pool (not PostgreSQL, not in memory).
+    sqlite_file: bool,
 }
 
 impl Database {
@@ -93,7 +95,11 @@ impl Database {
             } else {
                 Self::sqlite_pool(url, settings.max_connections, settings).await?
             };
-            Ok(Self { reader, writer })
+            Ok(Self {
+                reader,
+                writer,
+                sqlite_file: !in_memory,
+            })
         } else {
             let mut options = ConnectOptions::new(url);
             options
@@ -108,6 +114,7 @@ impl Database {
             Ok(Self {
                 reader: pool.clone(),
                 writer: pool,
+                sqlite_file: false,
             })
         }
     }
@@ -133,6 +140,9 @@ impl Database {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(busy_timeout)
                     .foreign_keys(true)
+                    // Checkpoints normally run beside the writer (`spawn_checkpointer`); this is
+                    // only the backstop should they fall behind.
+                    .pragma("wal_autocheckpoint", "20000")
             });
         sea_orm::Database::connect(options).await
     }
@@ -163,6 +173,29 @@ impl Database {
                 ..Default::default()
             })
             .await
+    }
+
+    /// On SQLite, copies the write-ahead log back into the database every `every`, from a reader
+    /// connection. Left to the writer, a checkpoint would run inside some commit and stall every
+    /// request waiting on it; a passive checkpoint beside it never blocks the writer.
+    pub fn spawn_checkpointer(&self, every: Duration) {
+        if !self.sqlite_file {
+            return;
+        }
+        let reader = self.reader.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(error) = reader
+                    .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+                    .await
+                {
+                    tracing::warn!(%error, "WAL checkpoint failed");
+                }
+            }
+        });
     }
 
     /// Checks that both handles reach the database.

@@ -26,7 +26,13 @@ pub trait Repository {
     ) -> impl Future<Output = StoreResult<Option<Self::Model>>> + Send {
         // `all` rather than `one`: a key matches at most one row anyway, and `one` adds a bound
         // `LIMIT ?`, which makes SQLite re-prepare the statement on every execution.
-        async move { Ok(Self::Entity::find_by_id(id).all(db).await?.into_iter().next()) }
+        async move {
+            Ok(Self::Entity::find_by_id(id)
+                .all(db)
+                .await?
+                .into_iter()
+                .next())
+        }
     }
 
     /// The row matching `condition`, which must pin a primary or unique key (see `find_row`).
@@ -34,7 +40,14 @@ pub trait Repository {
         db: &C,
         condition: SimpleExpr,
     ) -> impl Future<Output = StoreResult<Option<Self::Model>>> + Send {
-        async move { Ok(Self::Entity::find().filter(condition).all(db).await?.into_iter().next()) }
+        async move {
+            Ok(Self::Entity::find()
+                .filter(condition)
+                .all(db)
+                .await?
+                .into_iter()
+                .next())
+        }
     }
 
     /// Inserts one row and returns it as stored.
