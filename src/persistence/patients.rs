@@ -6,8 +6,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::entities::patient::{self, Column, Entity};
-use super::repository::{Repository, finish_page, page_rows};
-use super::users::parse_key;
+use super::repository::{Repository, uuid_keyed_page};
 use super::{Executor, StoreError, StoreResult, stored};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::patient::{
@@ -170,13 +169,8 @@ impl PatientRepository {
                     .add(like(Column::Mrn)),
             );
         }
-        let after = match &page.after {
-            Some(key) => Some(Column::Id.gt(parse_key(key)?)),
-            None => None,
-        };
         let query = Entity::find().filter(condition);
-        let (rows, total) = page_rows(db, query, Column::Id, false, after, &page).await?;
-        finish_page(rows, total, page, |r| r.id.simple().to_string(), to_domain)
+        uuid_keyed_page(db, query, Column::Id, page, |r| r.id, to_domain).await
     }
 }
 

@@ -185,3 +185,37 @@ pub(crate) fn finish_page<R, T>(
         request: page,
     })
 }
+
+/// One page of a list keyed and ordered by a UUID primary key (ascending), its cursor being the
+/// last id in simple hex form.
+pub(crate) async fn uuid_keyed_page<E, C, T>(
+    db: &C,
+    query: Select<E>,
+    id_column: E::Column,
+    page: PageRequest,
+    id_of: impl Fn(&E::Model) -> uuid::Uuid,
+    convert: impl Fn(&E::Model) -> StoreResult<T>,
+) -> StoreResult<Page<T>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    E::Column: sea_orm::ColumnTrait,
+    C: Executor,
+{
+    use sea_orm::ColumnTrait as _;
+    let after = match &page.after {
+        Some(key) => Some(
+            id_column.gt(uuid::Uuid::parse_str(key)
+                .map_err(|_| StoreError::Corrupt(format!("cursor key {key}")))?),
+        ),
+        None => None,
+    };
+    let (rows, total) = page_rows(db, query, id_column, false, after, &page).await?;
+    finish_page(
+        rows,
+        total,
+        page,
+        |r| id_of(r).simple().to_string(),
+        convert,
+    )
+}

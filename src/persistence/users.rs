@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use super::entities::app_user::{self, Column, Entity};
-use super::repository::{Repository, finish_page, page_rows};
+use super::repository::{Repository, uuid_keyed_page};
 use super::{Executor, StoreResult, stored};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::user::{FullName, Role, User, Username};
@@ -157,17 +157,7 @@ impl UserRepository {
         if let Some(active) = filter.active {
             condition = condition.add(Column::Active.eq(active));
         }
-        let after = match &page.after {
-            Some(key) => Some(Column::Id.gt(parse_key(key)?)),
-            None => None,
-        };
         let query = Entity::find().filter(condition);
-        let (rows, total) = page_rows(db, query, Column::Id, false, after, &page).await?;
-        finish_page(rows, total, page, |r| r.id.simple().to_string(), to_domain)
+        uuid_keyed_page(db, query, Column::Id, page, |r| r.id, to_domain).await
     }
-}
-
-/// A UUID cursor key (already checked for shape at the edge).
-pub(crate) fn parse_key(key: &str) -> StoreResult<Uuid> {
-    Uuid::parse_str(key).map_err(|_| super::StoreError::Corrupt(format!("cursor key {key}")))
 }
