@@ -93,7 +93,7 @@ impl AppState {
             settings.refresh_token_ttl,
         );
         let audit = AuditLog::start(db.clone());
-        let access = AccessControl::new(audit.clone());
+        let access = AccessControl::new(db.clone(), audit.clone());
         let services = Services {
             auth: AuthService::new(db.clone(), passwords.clone(), tokens.clone()),
             users: UserService::new(db.clone(), passwords),

@@ -14,6 +14,9 @@ use crate::services::passwords::HashCost;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://oncology-registry.db?mode=rwc";
 const MIN_JWT_SECRET_BYTES: usize = 32;
+/// Access tokens are checked without the database, so they must not live long: a day at most.
+const MAX_ACCESS_TTL_SECONDS: i64 = 24 * 3600;
+const MAX_REFRESH_TTL_SECONDS: i64 = 90 * 24 * 3600;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -165,6 +168,8 @@ pub enum ConfigError {
     JwtSecretTooShort(usize),
     #[error("{0} must be a positive number of seconds")]
     NotPositive(&'static str),
+    #[error("{0} must be between 1 and {1} seconds")]
+    OutOfRange(&'static str, i64),
     #[error("argon2 parameters below OWASP's minimum (m=19456 KiB, t=2, p=1)")]
     WeakHashCost,
     #[error("ADMIN_USERNAME and ADMIN_PASSWORD must be set together")]
@@ -208,11 +213,17 @@ impl Settings {
                 (bytes, true)
             }
         };
-        if config.access_token_ttl_seconds <= 0 {
-            return Err(ConfigError::NotPositive("ACCESS_TOKEN_TTL_SECONDS"));
+        if !(1..=MAX_ACCESS_TTL_SECONDS).contains(&config.access_token_ttl_seconds) {
+            return Err(ConfigError::OutOfRange(
+                "ACCESS_TOKEN_TTL_SECONDS",
+                MAX_ACCESS_TTL_SECONDS,
+            ));
         }
-        if config.refresh_token_ttl_seconds <= 0 {
-            return Err(ConfigError::NotPositive("REFRESH_TOKEN_TTL_SECONDS"));
+        if !(1..=MAX_REFRESH_TTL_SECONDS).contains(&config.refresh_token_ttl_seconds) {
+            return Err(ConfigError::OutOfRange(
+                "REFRESH_TOKEN_TTL_SECONDS",
+                MAX_REFRESH_TTL_SECONDS,
+            ));
         }
         if config.request_timeout_seconds == 0 {
             return Err(ConfigError::NotPositive("REQUEST_TIMEOUT_SECONDS"));
@@ -299,6 +310,17 @@ mod tests {
         assert!(matches!(
             Settings::load(&config(&["--database-url", "mysql://x"]), no_env),
             Err(ConfigError::UnsupportedDatabase)
+        ));
+        assert!(matches!(
+            Settings::load(
+                &config(&["--access-token-ttl-seconds", "9223372036854775807"]),
+                no_env
+            ),
+            Err(ConfigError::OutOfRange("ACCESS_TOKEN_TTL_SECONDS", _))
+        ));
+        assert!(matches!(
+            Settings::load(&config(&["--refresh-token-ttl-seconds", "0"]), no_env),
+            Err(ConfigError::OutOfRange("REFRESH_TOKEN_TTL_SECONDS", _))
         ));
     }
 

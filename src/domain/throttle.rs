@@ -32,10 +32,12 @@ impl ThrottlePolicy {
                 max_delay: Duration::seconds(60),
                 window: Duration::minutes(15),
             },
+            // A whole ward can sit behind one address (NAT, proxy): allow many more failures
+            // there, and cap the lock at a few minutes so nobody can keep the ward out.
             ThrottleScope::ClientAddress => Self {
-                free_failures: 20,
+                free_failures: 30,
                 base_delay: Duration::seconds(5),
-                max_delay: Duration::minutes(15),
+                max_delay: Duration::minutes(5),
                 window: Duration::minutes(15),
             },
         }
@@ -66,6 +68,21 @@ impl ThrottleState {
     pub fn retry_after(&self, now: DateTime<Utc>) -> Option<u64> {
         let until = self.locked_until?;
         (until > now).then(|| (until - now).num_seconds().max(1) as u64)
+    }
+
+    /// The counter with one failure taken back: an attempt counted before it was verified
+    /// turned out to succeed. A lock that count alone caused is lifted.
+    pub fn forgiving_one(self, policy: &ThrottlePolicy) -> ThrottleState {
+        let failures = self.failures.saturating_sub(1);
+        ThrottleState {
+            failures,
+            window_started_at: self.window_started_at,
+            locked_until: if failures < policy.free_failures {
+                None
+            } else {
+                self.locked_until
+            },
+        }
     }
 
     /// The counter after one more failure at `now`.
@@ -116,6 +133,26 @@ mod tests {
         let fresh = ThrottleState::after_failure(Some(state), &p, later);
         assert_eq!(fresh.failures, 1);
         assert_eq!(fresh.retry_after(later), None);
+    }
+
+    #[test]
+    fn forgiving_a_counted_success_lifts_the_lock_it_caused() {
+        let p = ThrottlePolicy::for_scope(ThrottleScope::ClientAddress);
+        let now = Utc::now();
+        let mut state = ThrottleState::after_failure(None, &p, now);
+        for _ in 1..p.free_failures {
+            state = ThrottleState::after_failure(Some(state), &p, now);
+        }
+        assert!(state.retry_after(now).is_some());
+        let forgiven = state.forgiving_one(&p);
+        assert_eq!(forgiven.failures, p.free_failures - 1);
+        assert_eq!(forgiven.retry_after(now), None);
+        let zero = ThrottleState {
+            failures: 0,
+            window_started_at: now,
+            locked_until: None,
+        };
+        assert_eq!(zero.forgiving_one(&p).failures, 0);
     }
 
     #[test]

@@ -10,6 +10,9 @@ use crate::domain::page::{Page, PageRequest};
 
 pub struct AuditRepository;
 
+/// The most events `append_many` writes in one statement.
+pub const MAX_ROWS_PER_STATEMENT: usize = 64;
+
 impl Repository for AuditRepository {
     type Entity = Entity;
     type Model = audit_event::Model;
@@ -64,23 +67,17 @@ impl AuditRepository {
         Ok(())
     }
 
-    /// Appends many events with as few statements as possible. Batches are cut into chunks of
-    /// a few fixed sizes (64, 16, 4, 1 rows) so that the database sees only four distinct
-    /// statements and reuses their prepared forms, instead of parsing a new one for every
-    /// batch size.
+    /// Appends events in one statement. Outside a transaction that statement is its own atomic
+    /// commit. At most `MAX_ROWS_PER_STATEMENT` events: the prepared form of each row count is
+    /// cached per connection, and 64 of them fit the cache.
     pub async fn append_many<C: Executor>(db: &C, events: &[NewAuditEvent]) -> StoreResult<()> {
-        let mut rest = events;
-        while !rest.is_empty() {
-            let size = [64, 16, 4, 1]
-                .into_iter()
-                .find(|&n| n <= rest.len())
-                .unwrap_or(1);
-            let (chunk, tail) = rest.split_at(size);
-            Entity::insert_many(chunk.iter().map(to_row).collect::<Vec<_>>())
-                .exec_without_returning(db)
-                .await?;
-            rest = tail;
+        debug_assert!(events.len() <= MAX_ROWS_PER_STATEMENT);
+        if events.is_empty() {
+            return Ok(());
         }
+        Entity::insert_many(events.iter().map(to_row).collect::<Vec<_>>())
+            .exec_without_returning(db)
+            .await?;
         Ok(())
     }
 

@@ -161,6 +161,12 @@ impl Database {
         &self.reader
     }
 
+    /// The handle for single-statement writes that need no transaction of their own (each is
+    /// atomic); on SQLite it is the one writer connection.
+    pub fn writer(&self) -> &DatabaseConnection {
+        &self.writer
+    }
+
     /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
     /// IMMEDIATE`), so a transaction that reads before it writes cannot fail half-way with
     /// SQLITE_BUSY_SNAPSHOT.

@@ -71,18 +71,30 @@ impl From<AuditEvent> for AuditEventResponse {
 pub struct AuditQuery {
     pub actor_id: Option<Uuid>,
     /// create, read, list, update, delete, login, refresh, logout, refresh_token_reuse, authorize
-    #[validate(length(max = 32))]
+    #[validate(
+        length(max = 32),
+        custom(function = "crate::routes::extract::plain_text")
+    )]
     #[param(max_length = 32)]
     pub action: Option<String>,
     /// patient, user, session, audit_log
-    #[validate(length(max = 32))]
+    #[validate(
+        length(max = 32),
+        custom(function = "crate::routes::extract::plain_text")
+    )]
     #[param(max_length = 32)]
     pub resource_type: Option<String>,
-    #[validate(length(max = 64))]
+    #[validate(
+        length(max = 64),
+        custom(function = "crate::routes::extract::plain_text")
+    )]
     #[param(max_length = 64)]
     pub resource_id: Option<String>,
     /// success, denied, failure
-    #[validate(length(max = 16))]
+    #[validate(
+        length(max = 16),
+        custom(function = "crate::routes::extract::plain_text")
+    )]
     #[param(max_length = 16)]
     pub outcome: Option<String>,
     /// Events at or after this instant (RFC 3339).

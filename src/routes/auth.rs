@@ -20,7 +20,10 @@ use crate::services::auth::TokenPair;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"username": "n.nightingale", "password": "correct horse battery staple"}))]
 pub struct LoginRequest {
-    #[validate(length(min = 1, max = 64))]
+    #[validate(
+        length(min = 1, max = 64),
+        custom(function = "crate::routes::extract::plain_text")
+    )]
     #[schema(min_length = 1, max_length = 64)]
     pub username: String,
     #[validate(length(min = 1, max = 128))]

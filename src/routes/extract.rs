@@ -46,6 +46,17 @@ where
     }
 }
 
+/// A validator rule for free text from a client: no control characters (NUL included, which
+/// PostgreSQL refuses in text and would otherwise turn into a 500).
+pub fn plain_text(value: &str) -> Result<(), validator::ValidationError> {
+    if value.chars().any(char::is_control) {
+        let mut e = validator::ValidationError::new("plain_text");
+        e.message = Some("must not contain control characters".into());
+        return Err(e);
+    }
+    Ok(())
+}
+
 /// `axum::extract::Query` whose rejections are problem+json.
 #[derive(Debug, Clone, Copy, Default, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]

@@ -445,11 +445,17 @@ impl UpdatePatientRequest {
 pub struct PatientListQuery {
     pub status: Option<PatientStatusDto>,
     /// Exact ward, e.g. `ONC-1`.
-    #[validate(length(max = 32))]
+    #[validate(
+        length(max = 32),
+        custom(function = "crate::routes::extract::plain_text")
+    )]
     #[param(max_length = 32)]
     pub ward: Option<String>,
     /// Case-insensitive part of the first name, last name or MRN.
-    #[validate(length(max = 100))]
+    #[validate(
+        length(max = 100),
+        custom(function = "crate::routes::extract::plain_text")
+    )]
     #[param(max_length = 100)]
     pub q: Option<String>,
     /// Page size, 1-200 (default 50).
@@ -460,8 +466,8 @@ pub struct PatientListQuery {
     #[validate(range(max = 1000000))]
     #[param(minimum = 0, maximum = 1000000)]
     pub offset: Option<u64>,
-    /// The `next_cursor` of the previous page. Cursor pages never skip or repeat rows while
-    /// patients are being registered.
+    /// The `next_cursor` of the previous page. Cursor pages never skip or repeat the rows that
+    /// existed when paging started, however many patients are registered meanwhile.
     #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
@@ -593,7 +599,7 @@ fn idempotency(
         .to_str()
         .ok()
         .map(str::trim)
-        .filter(|k| (1..=255).contains(&k.len()))
+        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| (0x21..=0x7e).contains(&b)))
         .ok_or_else(|| {
             ApiError::invalid_field("Idempotency-Key", "must be 1-255 visible ASCII characters")
         })?;

@@ -14,6 +14,8 @@ use super::audit::AuditLog;
 use crate::domain::audit::{AuditAction, AuditOutcome, NewAuditEvent, ResourceType};
 use crate::domain::permission::{Operation, is_allowed};
 use crate::domain::user::Role;
+use crate::persistence::Database;
+use crate::persistence::users::UserRepository;
 
 /// Where a request came from, for the audit log.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -125,17 +127,28 @@ impl<P: Permission> Permit<P> {
 /// Decides permits from the permission table.
 #[derive(Clone)]
 pub struct AccessControl {
+    db: Database,
     audit: AuditLog,
 }
 
+/// Operations that administer the registry itself. For these a token's word is not enough: the
+/// account must still be active with the same role, so a demoted or deactivated administrator
+/// cannot use the minutes their access token has left to open themselves a new account.
+const ACCOUNT_CHECKED: [Operation; 2] = [Operation::ManageUsers, Operation::ReadAuditLog];
+
 impl AccessControl {
-    pub fn new(audit: AuditLog) -> Self {
-        Self { audit }
+    pub fn new(db: Database, audit: AuditLog) -> Self {
+        Self { db, audit }
     }
 
     /// A permit for `P`, or `Forbidden` after auditing the refusal.
     pub async fn authorize<P: Permission>(&self, actor: Actor) -> Result<Permit<P>, ServiceError> {
-        if is_allowed(actor.role, P::OPERATION) {
+        let mut allowed = is_allowed(actor.role, P::OPERATION);
+        if allowed && ACCOUNT_CHECKED.contains(&P::OPERATION) {
+            let current = UserRepository::find(self.db.reader(), actor.user_id).await?;
+            allowed = current.is_some_and(|u| u.active && u.role == actor.role);
+        }
+        if allowed {
             return Ok(Permit {
                 actor,
                 _operation: PhantomData,

@@ -13,13 +13,13 @@ use crate::domain::audit::NewAuditEvent;
 use crate::domain::audit::{AuditAction, AuditEvent, AuditFilter, AuditOutcome, ResourceType};
 use crate::domain::page::{Page, PageRequest};
 use crate::persistence::Database;
-use crate::persistence::audit::AuditRepository;
+use crate::persistence::audit::{AuditRepository, MAX_ROWS_PER_STATEMENT};
 
 /// The most events committed in one batch.
 const MAX_BATCH: usize = 1024;
 
 struct Pending {
-    event: NewAuditEvent,
+    events: Vec<NewAuditEvent>,
     done: oneshot::Sender<Result<(), String>>,
 }
 
@@ -39,9 +39,18 @@ impl AuditLog {
 
     /// Appends one event and returns once it is committed (batched with concurrent ones).
     pub async fn record(&self, event: NewAuditEvent) -> Result<(), ServiceError> {
+        self.record_all(vec![event]).await
+    }
+
+    /// Appends several events (one per record a response discloses) and returns once all are
+    /// committed, together with whatever else is queued.
+    pub async fn record_all(&self, events: Vec<NewAuditEvent>) -> Result<(), ServiceError> {
+        if events.is_empty() {
+            return Ok(());
+        }
         let (done, committed) = oneshot::channel();
         self.queue
-            .send(Pending { event, done })
+            .send(Pending { events, done })
             .await
             .map_err(|_| ServiceError::internal("audit writer has stopped"))?;
         committed
@@ -71,9 +80,12 @@ impl AuditLog {
 
 async fn group_commit(db: Database, mut receiver: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    // `recv_many` waits for the first event, then takes whatever else is already queued.
+    // `recv_many` waits for the first request, then takes whatever else is already queued.
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let events: Vec<NewAuditEvent> = batch.iter().map(|p| p.event.clone()).collect();
+        let events: Vec<NewAuditEvent> = batch
+            .iter()
+            .flat_map(|p| p.events.iter().cloned())
+            .collect();
         let outcome = commit(&db, &events).await;
         if let Err(error) = &outcome {
             tracing::error!(%error, events = events.len(), "audit batch failed to commit");
@@ -84,10 +96,19 @@ async fn group_commit(db: Database, mut receiver: mpsc::Receiver<Pending>) {
     }
 }
 
+/// Commits a batch: a batch that fits one statement is that statement alone (atomic by itself,
+/// no BEGIN/COMMIT round trips); a larger one is a transaction of several.
 async fn commit(db: &Database, events: &[NewAuditEvent]) -> Result<(), String> {
+    if events.len() <= MAX_ROWS_PER_STATEMENT {
+        return AuditRepository::append_many(db.writer(), events)
+            .await
+            .map_err(|e| e.to_string());
+    }
     let txn = db.begin().await.map_err(|e| e.to_string())?;
-    AuditRepository::append_many(&txn, events)
-        .await
-        .map_err(|e| e.to_string())?;
+    for chunk in events.chunks(MAX_ROWS_PER_STATEMENT) {
+        AuditRepository::append_many(&txn, chunk)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     txn.commit().await.map_err(|e| e.to_string())
 }

@@ -95,17 +95,20 @@ impl AuthService {
         let keys = throttle_keys(username, context);
         let audit_name = Some(username.chars().take(64).collect::<String>());
 
+        // Count the attempt as a failure before verifying, in one transaction that also checks
+        // the lock: parallel guesses are each counted, so none slips past the lock while
+        // another is being verified. A success takes its count back below.
+        let txn = self.db.begin().await?;
         let mut retry_after = None;
-        for (_, key) in &keys {
-            if let Some(wait) = ThrottleRepository::get(self.db.reader(), key)
-                .await?
-                .and_then(|s| s.retry_after(now))
-            {
+        let mut counted = Vec::with_capacity(keys.len());
+        for (scope, key) in &keys {
+            let previous = ThrottleRepository::get_for_update(&txn, key, now).await?;
+            if let Some(wait) = previous.and_then(|s| s.retry_after(now)) {
                 retry_after = retry_after.max(Some(wait));
             }
+            counted.push((*scope, key, previous));
         }
         if let Some(retry_after) = retry_after {
-            let txn = self.db.begin().await?;
             let event = system_event(
                 context,
                 AuditAction::Login,
@@ -118,6 +121,12 @@ impl AuthService {
             txn.commit().await?;
             return Err(ServiceError::TooManyAttempts { retry_after });
         }
+        for (scope, key, previous) in &counted {
+            let next =
+                ThrottleState::after_failure(*previous, &ThrottlePolicy::for_scope(*scope), now);
+            ThrottleRepository::put(&txn, key, next).await?;
+        }
+        txn.commit().await?;
 
         let credentials =
             UserRepository::find_credentials(self.db.reader(), username.trim()).await?;
@@ -131,12 +140,6 @@ impl AuthService {
 
         let txn = self.db.begin().await?;
         let Some(user) = user else {
-            for (scope, key) in &keys {
-                let previous = ThrottleRepository::get(&txn, key).await?;
-                let next =
-                    ThrottleState::after_failure(previous, &ThrottlePolicy::for_scope(*scope), now);
-                ThrottleRepository::put(&txn, key, next).await?;
-            }
             let event = system_event(
                 context,
                 AuditAction::Login,
@@ -149,7 +152,15 @@ impl AuthService {
             txn.commit().await?;
             return Err(ServiceError::Unauthenticated(BAD_CREDENTIALS));
         };
-        ThrottleRepository::clear(&txn, &keys[0].1).await?;
+        for (scope, key, _) in &counted {
+            match scope {
+                ThrottleScope::Account => ThrottleRepository::clear(&txn, key).await?,
+                ThrottleScope::ClientAddress => {
+                    ThrottleRepository::forgive_one(&txn, key, &ThrottlePolicy::for_scope(*scope))
+                        .await?;
+                }
+            }
+        }
         let refresh_token = self
             .store_refresh_token(&txn, &user, Uuid::now_v7())
             .await?;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 
 use super::ServiceError;
 use crate::domain::user::Password;
@@ -42,6 +42,9 @@ impl HashCost {
 #[derive(Clone)]
 pub struct PasswordHasher {
     cost: HashCost,
+    /// Hashes running at once. Each takes `memory_kib` of memory; unbounded, a burst of
+    /// sign-ins (valid or not) could take gigabytes. Waiting callers queue here instead.
+    slots: Arc<Semaphore>,
     /// A hash of a random password, verified against when the username is unknown so that an
     /// unknown user costs the same time as a wrong password.
     decoy: Arc<OnceCell<String>>,
@@ -49,8 +52,10 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(cost: HashCost) -> Self {
+        let parallel = std::thread::available_parallelism().map_or(2, usize::from);
         Self {
             cost,
+            slots: Arc::new(Semaphore::new(parallel)),
             decoy: Arc::new(OnceCell::new()),
         }
     }
@@ -58,6 +63,7 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &Password) -> Result<String, ServiceError> {
         let hasher = self.cost.hasher()?;
         let secret = password.expose().as_bytes().to_vec();
+        let _slot = self.slots.acquire().await.map_err(ServiceError::internal)?;
         tokio::task::spawn_blocking(move || {
             hasher
                 .hash_password(&secret)
@@ -80,6 +86,7 @@ impl PasswordHasher {
             None => (self.decoy().await?, false),
         };
         let secret = password.as_bytes().to_vec();
+        let _slot = self.slots.acquire().await.map_err(ServiceError::internal)?;
         let matches = tokio::task::spawn_blocking(move || {
             let parsed = PasswordHash::new(&hash).map_err(ServiceError::internal)?;
             Ok::<_, ServiceError>(Argon2::default().verify_password(&secret, &parsed).is_ok())

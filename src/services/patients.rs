@@ -191,8 +191,21 @@ impl PatientService {
         page: PageRequest,
     ) -> Result<Page<Patient>, ServiceError> {
         let page = PatientRepository::list(self.db.reader(), filter, page).await?;
-        self.audit_read(permit.actor(), AuditAction::List, None)
-            .await?;
+        // A list discloses every record on it: each is audited as read, like a single read.
+        let actor = permit.actor();
+        let events = page
+            .items
+            .iter()
+            .map(|p| {
+                actor.event(
+                    AuditAction::Read,
+                    ResourceType::Patient,
+                    Some(p.id.to_string()),
+                    AuditOutcome::Success,
+                )
+            })
+            .collect();
+        self.audit.record_all(events).await?;
         Ok(page)
     }
 
@@ -235,7 +248,16 @@ impl PatientService {
                 &format!("must hold 1 to {MAX_BATCH_OPERATIONS} operations"),
             ));
         }
-        // Deleting needs its own permission; check it once, before touching anything.
+        // Each kind of operation in the batch needs its own permission; all are checked before
+        // anything is touched.
+        if operations
+            .iter()
+            .any(|op| matches!(op, BatchOperation::Create(_)))
+        {
+            self.access
+                .authorize::<CreatePatient>(actor.clone())
+                .await?;
+        }
         if operations
             .iter()
             .any(|op| matches!(op, BatchOperation::Delete { .. }))

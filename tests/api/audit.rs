@@ -553,3 +553,50 @@ async fn fifty_concurrent_reads_leave_fifty_read_events() {
         25
     );
 }
+
+#[tokio::test]
+async fn a_list_audits_a_read_of_every_patient_it_shows() {
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let r = app
+            .post("/api/v1/patients")
+            .bearer(&nurse)
+            .json(patient_body())
+            .send()
+            .await;
+        ids.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    let r = app
+        .get("/api/v1/patients?limit=2")
+        .bearer(&nurse)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let shown: Vec<String> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(shown, ids[..2]);
+    for id in &ids[..2] {
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) FROM audit_event WHERE action = 'read' AND resource_id = '{id}'"
+            ))
+            .await,
+            1,
+            "{id}"
+        );
+    }
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM audit_event WHERE action = 'read' AND resource_id = '{}'",
+            ids[2]
+        ))
+        .await,
+        0
+    );
+}

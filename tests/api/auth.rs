@@ -364,7 +364,7 @@ async fn the_account_lock_expires_and_a_success_clears_the_count() {
 #[tokio::test]
 async fn a_client_address_that_keeps_failing_is_throttled_across_accounts() {
     let app = TestApp::spawn().await;
-    for i in 0..20 {
+    for i in 0..30 {
         let r = app
             .post("/api/v1/auth/login")
             .client_addr("192.0.2.66:5000")
@@ -424,4 +424,39 @@ async fn a_deactivated_user_can_neither_sign_in_nor_refresh() {
         .send()
         .await
         .problem(StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn parallel_guesses_are_each_counted_before_they_are_verified() {
+    let app = TestApp::spawn().await;
+    let user = username_of(Role::Technician);
+    let guesses = (0..12).map(|i| {
+        app.post("/api/v1/auth/login")
+            .client_addr(&format!("10.7.0.{i}:4000"))
+            .json(json!({"username": user, "password": format!("wrong-guess-number-{i}")}))
+            .send()
+    });
+    let statuses: Vec<StatusCode> = futures::future::join_all(guesses)
+        .await
+        .into_iter()
+        .map(|r| r.status)
+        .collect();
+    // None of them got in; once the fifth was counted the rest were turned away unverified.
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let counted = app
+        .count("SELECT CAST(failures AS BIGINT) FROM login_throttle WHERE throttle_key = 'account:test-technician'")
+        .await;
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count() as i64;
+    assert_eq!(counted + refused, 12);
+    assert!(counted >= 5);
+    let r = app.login_as(&user, &password_of(Role::Technician)).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
 }

@@ -772,3 +772,32 @@ async fn a_refused_batch_answers_with_the_status_its_failures_share() {
         1
     );
 }
+
+#[tokio::test]
+async fn control_characters_in_searches_and_keys_are_refused_not_crashed_on() {
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    for query in ["q=ab%00cd", "ward=ONC%00"] {
+        let r = app
+            .get(&format!("/api/v1/patients?{query}"))
+            .bearer(&nurse)
+            .send()
+            .await;
+        r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let r = app
+        .post("/api/v1/auth/login")
+        .json(json!({"username": "nurse\u{0}", "password": "whatever-password"}))
+        .send()
+        .await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app
+        .post("/api/v1/patients")
+        .bearer(&nurse)
+        .header("idempotency-key", "two words")
+        .json(patient_body())
+        .send()
+        .await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), ["Idempotency-Key"]);
+}
