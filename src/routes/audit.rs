@@ -75,27 +75,27 @@ pub struct AuditQuery {
         length(max = 32),
         custom(function = "crate::routes::extract::plain_text")
     )]
-    #[param(max_length = 32)]
+    #[param(max_length = 32, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub action: Option<String>,
     /// patient, user, session, audit_log
     #[validate(
         length(max = 32),
         custom(function = "crate::routes::extract::plain_text")
     )]
-    #[param(max_length = 32)]
+    #[param(max_length = 32, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub resource_type: Option<String>,
     #[validate(
         length(max = 64),
         custom(function = "crate::routes::extract::plain_text")
     )]
-    #[param(max_length = 64)]
+    #[param(max_length = 64, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub resource_id: Option<String>,
     /// success, denied, failure
     #[validate(
         length(max = 16),
         custom(function = "crate::routes::extract::plain_text")
     )]
-    #[param(max_length = 16)]
+    #[param(max_length = 16, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub outcome: Option<String>,
     /// Events at or after this instant (RFC 3339).
     pub from: Option<DateTime<Utc>>,

@@ -24,7 +24,11 @@ pub struct LoginRequest {
         length(min = 1, max = 64),
         custom(function = "crate::routes::extract::plain_text")
     )]
-    #[schema(min_length = 1, max_length = 64)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub username: String,
     #[validate(length(min = 1, max = 128))]
     #[schema(min_length = 1, max_length = 128)]
