@@ -75,6 +75,7 @@ enum IdempotencyKey {
     Key,
     RequestHash,
     ResourceId,
+    Snapshot,
     StatusCode,
     CreatedAt,
 }
@@ -234,6 +235,7 @@ impl MigrationTrait for Migration {
                     .col(string_len(IdempotencyKey::Key, 255))
                     .col(string_len(IdempotencyKey::RequestHash, 64))
                     .col(uuid_null(IdempotencyKey::ResourceId))
+                    .col(text_null(IdempotencyKey::Snapshot))
                     .col(integer(IdempotencyKey::StatusCode))
                     .col(timestamp_with_time_zone(IdempotencyKey::CreatedAt))
                     .primary_key(

@@ -20,6 +20,8 @@ pub struct IdempotencyRecord {
     pub request_hash: String,
     pub resource_id: Option<Uuid>,
     pub status_code: u16,
+    /// An opaque snapshot of the record first returned (see `PatientRepository::snapshot`).
+    pub snapshot: Option<String>,
 }
 
 impl IdempotencyRepository {
@@ -34,6 +36,7 @@ impl IdempotencyRepository {
             request_hash: r.request_hash,
             resource_id: r.resource_id,
             status_code: u16::try_from(r.status_code).unwrap_or(500),
+            snapshot: r.snapshot,
         }))
     }
 
@@ -54,6 +57,7 @@ impl IdempotencyRepository {
                 request_hash: record.request_hash.clone(),
                 resource_id: record.resource_id,
                 status_code: i32::from(record.status_code),
+                snapshot: record.snapshot.clone(),
                 created_at: now,
             },
         )

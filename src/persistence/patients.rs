@@ -95,6 +95,18 @@ impl PatientRepository {
         Self::insert_row(db, to_row(patient)).await.map(drop)
     }
 
+    /// The patient as an opaque text, to answer again exactly as it is now.
+    pub fn snapshot(patient: &Patient) -> StoreResult<String> {
+        serde_json::to_string(&to_row(patient)).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    /// The patient a `snapshot` was taken of.
+    pub fn from_snapshot(snapshot: &str) -> StoreResult<Patient> {
+        let row: patient::Model = serde_json::from_str(snapshot)
+            .map_err(|e| StoreError::Corrupt(format!("snapshot: {e}")))?;
+        to_domain(&row)
+    }
+
     /// The patient unless missing or deleted.
     pub async fn find<C: Executor>(db: &C, id: Uuid) -> StoreResult<Option<Patient>> {
         let row = Self::find_unique_where(db, live().add(Column::Id.eq(id)).into()).await?;

@@ -117,6 +117,7 @@ impl PatientService {
                 request_hash: key.request_hash.clone(),
                 resource_id: Some(patient.id),
                 status_code: 201,
+                snapshot: Some(PatientRepository::snapshot(&patient)?),
             };
             IdempotencyRepository::insert(
                 &txn,
@@ -153,9 +154,13 @@ impl PatientService {
         let id = record
             .resource_id
             .ok_or(ServiceError::NotFound("patient"))?;
-        let patient = PatientRepository::find(self.db.reader(), id)
-            .await?
-            .ok_or(ServiceError::NotFound("patient"))?;
+        // The first answer is given again as it was, even if the patient changed since.
+        let patient = match &record.snapshot {
+            Some(snapshot) => PatientRepository::from_snapshot(snapshot)?,
+            None => PatientRepository::find(self.db.reader(), id)
+                .await?
+                .ok_or(ServiceError::NotFound("patient"))?,
+        };
         self.audit_read(actor, AuditAction::Read, Some(id)).await?;
         Ok(Some(Registered {
             patient,

@@ -801,3 +801,44 @@ async fn control_characters_in_searches_and_keys_are_refused_not_crashed_on() {
     r.problem(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error_fields(), ["Idempotency-Key"]);
 }
+
+#[tokio::test]
+async fn a_replay_answers_exactly_the_first_response_even_after_changes() {
+    let app = TestApp::spawn().await;
+    let physician = app.token(Role::Physician).await;
+    let body = patient_body();
+    let send = || {
+        app.post("/api/v1/patients")
+            .bearer(&physician)
+            .header("idempotency-key", "admission-7")
+            .json(body.clone())
+            .send()
+    };
+    let first = send().await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let path = format!("/api/v1/patients/{}", id(&first.body));
+    let r = app
+        .patch(&path)
+        .bearer(&physician)
+        .header("if-match", "\"1\"")
+        .json(json!({"ward": "ONC-3"}))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    let replay = send().await;
+    assert_eq!(replay.status, StatusCode::CREATED);
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replay.body, first.body);
+    assert_eq!(replay.header("etag"), Some("\"1\""));
+
+    app.delete(&path)
+        .bearer(&physician)
+        .header("if-match", "*")
+        .send()
+        .await;
+    let replay = send().await;
+    assert_eq!(replay.status, StatusCode::CREATED);
+    assert_eq!(replay.body, first.body);
+    assert_eq!(app.count("SELECT COUNT(*) FROM patient").await, 1);
+}

@@ -13,6 +13,8 @@ pub struct Model {
     pub key: String,
     pub request_hash: String,
     pub resource_id: Option<Uuid>,
+    /// The created record as it was first answered, so a replay answers the same.
+    pub snapshot: Option<String>,
     pub status_code: i32,
     pub created_at: DateTimeUtc,
 }
