@@ -42,6 +42,8 @@ pub struct AppState(Arc<App>);
 pub struct App {
     pub db: Database,
     pub services: Services,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Deref for AppState {
@@ -102,7 +104,11 @@ impl AppState {
             audit,
             tokens,
         };
-        Self(Arc::new(App { db, services }))
+        Self(Arc::new(App {
+            db,
+            services,
+            trusted_proxies: settings.trusted_proxies.clone(),
+        }))
     }
 }
 

@@ -114,6 +114,10 @@ pub struct Config {
         global = true
     )]
     pub log_format: LogFormat,
+    /// Reverse proxies (comma-separated IPs) whose `X-Forwarded-For` is believed: the client
+    /// address (audit log, per-address login throttle) is then the one they forwarded.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     #[arg(
         long,
         env = "REQUEST_TIMEOUT_SECONDS",
@@ -160,6 +164,7 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     pub hash_cost: HashCost,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -268,6 +273,7 @@ impl Settings {
             request_timeout: Duration::from_secs(config.request_timeout_seconds),
             max_body_bytes: config.max_body_bytes,
             hash_cost,
+            trusted_proxies: config.trusted_proxies.clone(),
         })
     }
 }
@@ -322,6 +328,13 @@ mod tests {
             Settings::load(&config(&["--refresh-token-ttl-seconds", "0"]), no_env),
             Err(ConfigError::OutOfRange("REFRESH_TOKEN_TTL_SECONDS", _))
         ));
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_comma_separated_list_of_addresses() {
+        let s = Settings::load(&config(&["--trusted-proxies", "127.0.0.1,::1"]), no_env).unwrap();
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert!(Cli::try_parse_from(["oncology-registry", "--trusted-proxies", "nginx"]).is_err());
     }
 
     #[test]

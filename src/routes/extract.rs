@@ -1,7 +1,7 @@
 //! Extractors that speak problem+json: JSON bodies, queries, paths, and the signed-in caller
 //! with a permit for one operation.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::State;
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
@@ -135,26 +135,53 @@ pub fn validation_errors(errors: validator::ValidationErrors) -> ApiError {
     ApiError::validation(out)
 }
 
-/// Where the request came from: its id (set by the request-id layer) and the peer address.
-pub fn request_context(parts: &Parts) -> RequestContext {
+/// Where the request came from: its id (set by the request-id layer) and the client's address.
+/// The address is the TCP peer's, unless the peer is one of `trusted_proxies`: then it is the
+/// nearest address in `X-Forwarded-For` that is not itself a trusted proxy. Without this, every
+/// request behind a reverse proxy would share the proxy's address, and so its login throttle.
+pub fn request_context(parts: &Parts, trusted_proxies: &[IpAddr]) -> RequestContext {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let client = match peer {
+        Some(peer) if trusted_proxies.contains(&peer) => parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .filter_map(|hop| hop.parse::<IpAddr>().ok())
+            .find(|hop| !trusted_proxies.contains(hop))
+            .or(Some(peer)),
+        other => other,
+    };
     RequestContext {
         request_id: parts
             .headers
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(|v| v.chars().take(64).collect()),
-        client_addr: parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string()),
+        client_addr: client.map(|ip| ip.to_string()),
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
+impl<S> FromRequestParts<S> for RequestContext
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(request_context(parts))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(request_context(
+            parts,
+            &AppState::from_ref(state).trusted_proxies,
+        ))
     }
 }
 
@@ -175,7 +202,7 @@ pub async fn require_access_token(
     next: Next,
 ) -> Response {
     let (mut parts, body) = request.into_parts();
-    let context = request_context(&parts);
+    let context = request_context(&parts, &state.trusted_proxies);
     let actor = match bearer_token(&parts.headers) {
         None => Err(ApiError::unauthenticated(
             "send an access token: Authorization: Bearer <token>",

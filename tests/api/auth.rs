@@ -460,3 +460,53 @@ async fn parallel_guesses_are_each_counted_before_they_are_verified() {
     let r = app.login_as(&user, &password_of(Role::Technician)).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_throttled_not_the_proxy() {
+    let app = TestApp::spawn_with(|s| s.trusted_proxies = vec!["10.1.2.3".parse().unwrap()]).await;
+    // An attacker behind the proxy fails 30 times...
+    for i in 0..30 {
+        let r = app
+            .post("/api/v1/auth/login")
+            .header("x-forwarded-for", "203.0.113.9, 10.1.2.3")
+            .json(json!({"username": format!("guess-{i}"), "password": "wrong-password-guess"}))
+            .send()
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let blocked = app
+        .post("/api/v1/auth/login")
+        .header("x-forwarded-for", "203.0.113.9")
+        .json(json!({"username": username_of(Role::Nurse), "password": password_of(Role::Nurse)}))
+        .send()
+        .await;
+    blocked.problem(StatusCode::TOO_MANY_REQUESTS);
+    // ...while a nurse behind the same proxy signs in, recorded with her own address.
+    let nurse = app
+        .post("/api/v1/auth/login")
+        .header("x-forwarded-for", "198.51.100.20")
+        .json(json!({"username": username_of(Role::Nurse), "password": password_of(Role::Nurse)}))
+        .send()
+        .await;
+    assert_eq!(nurse.status, StatusCode::OK);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_event WHERE action = 'login' AND outcome = 'success' AND client_addr = '198.51.100.20'").await,
+        1
+    );
+    // An untrusted peer cannot choose its address with the header.
+    let direct = app
+        .post("/api/v1/auth/login")
+        .client_addr("192.0.2.50:1000")
+        .header("x-forwarded-for", "198.51.100.20")
+        .json(json!({"username": username_of(Role::Nurse), "password": password_of(Role::Nurse)}))
+        .send()
+        .await;
+    assert_eq!(direct.status, StatusCode::OK);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_event WHERE action = 'login' AND client_addr = '192.0.2.50'"
+        )
+        .await,
+        1
+    );
+}

@@ -111,6 +111,7 @@ pub fn test_settings(database_url: &str) -> Settings {
         request_timeout: Duration::from_secs(30),
         max_body_bytes: 64 * 1024,
         hash_cost: TEST_HASH_COST,
+        trusted_proxies: Vec::new(),
     }
 }
 
@@ -192,9 +193,15 @@ impl Drop for TestApp {
 impl TestApp {
     /// The application on a fresh database, with one active account per role.
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Like `spawn`, with the settings adjusted first.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
         let store = new_store().await;
         let database_url = store_url(&store);
-        let settings = test_settings(&database_url);
+        let mut settings = test_settings(&database_url);
+        adjust(&mut settings);
         let state = AppState::build(&settings)
             .await
             .expect("application starts");
