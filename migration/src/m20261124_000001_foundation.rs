@@ -61,6 +61,7 @@ enum Patient {
     Phone,
     Email,
     PreferredContact,
+    SearchText,
     Version,
     CreatedAt,
     UpdatedAt,
@@ -205,6 +206,9 @@ impl MigrationTrait for Migration {
                     .col(string_len_null(Patient::Phone, 16))
                     .col(string_len_null(Patient::Email, 254))
                     .col(string_len(Patient::PreferredContact, 8))
+                    // Names and MRN lower-cased by the application with full Unicode rules
+                    // (SQLite's lower() folds ASCII only), for case-insensitive search.
+                    .col(text(Patient::SearchText))
                     .col(integer(Patient::Version))
                     .col(timestamp_with_time_zone(Patient::CreatedAt))
                     .col(timestamp_with_time_zone(Patient::UpdatedAt))

@@ -1,7 +1,7 @@
 //! Patients in `patient`, as domain `Patient`s. Soft-deleted rows are invisible to every read.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -79,6 +79,7 @@ fn to_row(p: &Patient) -> patient::Model {
         phone: p.phone.as_ref().map(|v| v.as_str().to_owned()),
         email: p.email.as_ref().map(|v| v.as_str().to_owned()),
         preferred_contact: p.preferred_contact.as_str().to_owned(),
+        search_text: search_text(p),
         version: p.version,
         created_at: p.created_at,
         updated_at: p.updated_at,
@@ -170,20 +171,26 @@ impl PatientRepository {
         }
         if let Some(q) = &filter.q {
             let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
-            let like = |col: Column| {
-                Expr::expr(Func::lower(Expr::col(col)))
-                    .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'))
-            };
             condition = condition.add(
-                Condition::any()
-                    .add(like(Column::FirstName))
-                    .add(like(Column::LastName))
-                    .add(like(Column::Mrn)),
+                Expr::col(Column::SearchText)
+                    .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
             );
         }
         let query = Entity::find().filter(condition);
         uuid_keyed_page(db, query, Column::Id, page, |r| r.id, to_domain).await
     }
+}
+
+/// What a search looks in: the names and the MRN, lower-cased with Unicode rules, so "östl"
+/// finds "Östlund" on both databases.
+fn search_text(p: &Patient) -> String {
+    format!(
+        "{} {} {}",
+        p.first_name.as_str(),
+        p.last_name.as_str(),
+        p.mrn.as_str()
+    )
+    .to_lowercase()
 }
 
 /// Escapes LIKE wildcards so a search for `50%` finds the text "50%".

@@ -842,3 +842,28 @@ async fn a_replay_answers_exactly_the_first_response_even_after_changes() {
     assert_eq!(replay.body, first.body);
     assert_eq!(app.count("SELECT COUNT(*) FROM patient").await, 1);
 }
+
+#[tokio::test]
+async fn search_folds_case_beyond_ascii_and_spans_first_and_last_name() {
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let mut body = patient_body();
+    body["first_name"] = json!("Åsa");
+    body["last_name"] = json!("Östlund");
+    app.create_patient(&nurse, body).await;
+    app.create_patient(&nurse, patient_body()).await;
+    for q in ["östl", "ÖSTL", "åsa östlund", "%C3%85SA"] {
+        let r = app
+            .get(&format!("/api/v1/patients?q={}", q.replace(' ', "%20")))
+            .bearer(&nurse)
+            .send()
+            .await;
+        let names: Vec<&str> = r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["last_name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["Östlund"], "q={q}");
+    }
+}

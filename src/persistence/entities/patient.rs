@@ -21,6 +21,8 @@ pub struct Model {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub preferred_contact: String,
+    /// First name, last name and MRN, lower-cased, for search.
+    pub search_text: String,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
