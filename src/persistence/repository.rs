@@ -68,29 +68,6 @@ pub trait Repository {
         }
     }
 
-    /// Inserts many rows in one statement.
-    fn insert_rows<C: Executor>(
-        db: &C,
-        rows: Vec<Self::Model>,
-    ) -> impl Future<Output = StoreResult<()>> + Send
-    where
-        <Self::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = Self::Entity> + Send,
-    {
-        async move {
-            if rows.is_empty() {
-                return Ok(());
-            }
-            let active: Vec<<Self::Entity as EntityTrait>::ActiveModel> = rows
-                .into_iter()
-                .map(IntoActiveModel::into_active_model)
-                .collect();
-            Self::Entity::insert_many(active)
-                .exec_without_returning(db)
-                .await?;
-            Ok(())
-        }
-    }
-
     /// Writes every column of `row` where `condition` (which should pin the primary key and,
     /// for optimistic locking, the version read) still holds; `VersionMismatch` when it does not.
     fn update_row_where<C: Executor>(
