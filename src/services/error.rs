@@ -55,7 +55,12 @@ impl From<StoreError> for ServiceError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound => ServiceError::NotFound("record"),
-            StoreError::Duplicate(detail) => ServiceError::Conflict(detail),
+            // The database's wording names tables and constraints: log it, never send it.
+            // Use cases that expect a duplicate (MRN, username) say what is taken themselves.
+            StoreError::Duplicate(detail) => {
+                tracing::warn!(%detail, "unexpected unique constraint violation");
+                ServiceError::Conflict("the change conflicts with an existing record".to_owned())
+            }
             StoreError::VersionMismatch => ServiceError::PreconditionFailed,
             other => ServiceError::Internal(other.to_string()),
         }
