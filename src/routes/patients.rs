@@ -24,11 +24,11 @@ use crate::domain::patient::{
 };
 use crate::error::{ApiError, Problem};
 use crate::persistence::patients::PatientFilter;
+use crate::services::Precondition;
 use crate::services::access::{CreatePatient, DeletePatient, ReadPatient, UpdatePatient};
 use crate::services::patients::{
     BatchOperation, BatchOutcome, IdempotencyRequest, MAX_BATCH_OPERATIONS,
 };
-use crate::services::users::Precondition;
 
 macro_rules! dto_enum {
     ($(#[$meta:meta])* $dto:ident => $domain:ident { $($variant:ident),+ $(,)? }) => {

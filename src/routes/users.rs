@@ -20,8 +20,8 @@ use crate::domain::page::{KeyShape, PageRequest};
 use crate::domain::user::{FullName, NewUser, Password, Role, User, UserChanges};
 use crate::error::{ApiError, Problem};
 use crate::persistence::users::UserFilter;
+use crate::services::Precondition;
 use crate::services::access::ManageUsers;
-use crate::services::users::Precondition;
 
 /// A staff role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -13,6 +13,13 @@ pub mod users;
 pub use access::{Actor, Permit, RequestContext};
 pub use error::ServiceError;
 
+/// What a change expects of the stored version (`If-Match`): any, or exactly this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    Any,
+    Version(i32),
+}
+
 /// The services the application runs with, shared by every request.
 #[derive(Clone)]
 pub struct Services {

@@ -5,6 +5,7 @@ use chrono::Utc;
 use sea_orm::{DatabaseTransaction, TransactionTrait as _};
 use uuid::Uuid;
 
+use super::Precondition;
 use super::ServiceError;
 use super::access::{
     AccessControl, Actor, CreatePatient, DeletePatient, Permit, ReadPatient, UpdatePatient,
@@ -12,7 +13,6 @@ use super::access::{
 };
 use super::audit::AuditLog;
 use super::error::BatchItemError;
-use super::users::Precondition;
 use crate::domain::FieldErrors;
 use crate::domain::audit::{AuditAction, AuditOutcome, ResourceType};
 use crate::domain::page::{Page, PageRequest};

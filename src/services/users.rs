@@ -3,9 +3,9 @@
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::ServiceError;
 use super::access::{Actor, ManageUsers, Permit, event_by};
 use super::passwords::PasswordHasher;
+use super::{Precondition, ServiceError};
 use crate::domain::audit::{AuditAction, NewAuditEvent, ResourceType};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::user::{NewUser, Role, User, UserChanges};
@@ -18,13 +18,6 @@ use crate::persistence::{Database, StoreError};
 pub struct UserService {
     db: Database,
     passwords: PasswordHasher,
-}
-
-/// What to expect of the stored version before changing an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Precondition {
-    Any,
-    Version(i32),
 }
 
 impl UserService {
