@@ -83,8 +83,8 @@ async fn group_commit(db: Database, mut receiver: mpsc::Receiver<Pending>) {
     // `recv_many` waits for the first request, then takes whatever else is already queued.
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let events: Vec<NewAuditEvent> = batch
-            .iter()
-            .flat_map(|p| p.events.iter().cloned())
+            .iter_mut()
+            .flat_map(|p| std::mem::take(&mut p.events))
             .collect();
         let outcome = commit(&db, &events).await;
         if let Err(error) = &outcome {
