@@ -100,6 +100,17 @@ impl AppState {
             auth: AuthService::new(db.clone(), passwords.clone(), tokens.clone()),
             users: UserService::new(db.clone(), passwords),
             patients: PatientService::new(db.clone(), audit.clone(), access.clone()),
+            vital_signs: crate::services::vital_signs::VitalSignsService::new(
+                db.clone(),
+                audit.clone(),
+                settings.clinical,
+            ),
+            lab_results: crate::services::lab_results::LabResultService::new(
+                db.clone(),
+                audit.clone(),
+            ),
+            alerts: crate::services::alerts::AlertService::new(db.clone(), audit.clone()),
+            wards: crate::services::wards::WardService::new(db.clone(), audit.clone()),
             access,
             audit,
             tokens,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::domain::alert::FeverDefinition;
 use crate::domain::user::{NewUser, Password};
 use crate::persistence::PoolSettings;
 use crate::services::passwords::HashCost;
@@ -127,6 +128,21 @@ pub struct Config {
     pub request_timeout_seconds: u64,
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
+    /// The largest CSV file `POST /api/v1/vital-signs/import` takes.
+    #[arg(long, env = "IMPORT_MAX_BYTES", default_value_t = 64 * 1024 * 1024, global = true)]
+    pub import_max_bytes: usize,
+    /// Which guideline defines fever for the febrile neutropenia alert: `idsa` or `esmo`.
+    #[arg(long, env = "FEVER_DEFINITION", default_value = "idsa", global = true)]
+    pub fever_definition: String,
+    /// Systemic anticancer therapy within this many days makes a patient without a recent
+    /// neutrophil count possibly neutropenic.
+    #[arg(
+        long,
+        env = "SYSTEMIC_THERAPY_WINDOW_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub systemic_therapy_window_days: u32,
     /// argon2id memory in KiB (at least 19456, OWASP's minimum).
     #[arg(long, env = "ARGON2_MEMORY_KIB", default_value_t = 19 * 1024, global = true)]
     pub argon2_memory_kib: u32,
@@ -165,6 +181,24 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub hash_cost: HashCost,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub import_max_bytes: usize,
+    pub clinical: ClinicalRules,
+}
+
+/// The configurable parts of the clinical rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClinicalRules {
+    pub fever_definition: FeverDefinition,
+    pub systemic_therapy_window_days: u32,
+}
+
+impl Default for ClinicalRules {
+    fn default() -> Self {
+        Self {
+            fever_definition: FeverDefinition::Idsa,
+            systemic_therapy_window_days: 30,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +209,10 @@ pub enum ConfigError {
     NotPositive(&'static str),
     #[error("{0} must be between 1 and {1} seconds")]
     OutOfRange(&'static str, i64),
+    #[error("FEVER_DEFINITION {0}")]
+    FeverDefinition(String),
+    #[error("SYSTEMIC_THERAPY_WINDOW_DAYS must be between 1 and 365")]
+    TherapyWindow,
     #[error("argon2 parameters below OWASP's minimum (m=19456 KiB, t=2, p=1)")]
     WeakHashCost,
     #[error("ADMIN_USERNAME and ADMIN_PASSWORD must be set together")]
@@ -256,6 +294,13 @@ impl Settings {
             }
             _ => return Err(ConfigError::IncompleteAdmin),
         };
+        let fever_definition = config
+            .fever_definition
+            .parse::<FeverDefinition>()
+            .map_err(ConfigError::FeverDefinition)?;
+        if !(1..=365).contains(&config.systemic_therapy_window_days) {
+            return Err(ConfigError::TherapyWindow);
+        }
         Ok(Self {
             database_url: url.to_owned(),
             pool: PoolSettings {
@@ -274,6 +319,11 @@ impl Settings {
             max_body_bytes: config.max_body_bytes,
             hash_cost,
             trusted_proxies: config.trusted_proxies.clone(),
+            import_max_bytes: config.import_max_bytes,
+            clinical: ClinicalRules {
+                fever_definition,
+                systemic_therapy_window_days: config.systemic_therapy_window_days,
+            },
         })
     }
 }

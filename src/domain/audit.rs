@@ -73,6 +73,10 @@ names!(
         User => "user",
         Session => "session",
         AuditLog => "audit_log",
+        VitalSigns => "vital_signs",
+        LabResult => "lab_result",
+        Alert => "alert",
+        Ward => "ward",
     }
 );
 

@@ -2,12 +2,20 @@
 //!
 //! Values here are built through parsing constructors, so a value that exists is valid.
 
+pub mod alert;
 pub mod audit;
+pub mod ecg;
+pub mod holter;
+pub mod lab;
+pub mod news2;
+pub mod observation;
 pub mod page;
 pub mod patient;
 pub mod permission;
 pub mod throttle;
 pub mod user;
+pub mod vitals;
+pub mod ward;
 
 use std::fmt;
 

@@ -30,6 +30,9 @@ pub enum KeyShape {
     Uuid,
     /// A positive integer of up to 18 digits.
     Integer,
+    /// A time in microseconds since 1970 (up to 18 digits), `-`, and a UUID as 32 hex digits:
+    /// the key of lists ordered by a time with the id breaking ties.
+    TimeUuid,
 }
 
 impl KeyShape {
@@ -41,6 +44,9 @@ impl KeyShape {
             KeyShape::Integer => {
                 (1..=18).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_digit())
             }
+            KeyShape::TimeUuid => key
+                .split_once('-')
+                .is_some_and(|(t, id)| KeyShape::Integer.accepts(t) && KeyShape::Uuid.accepts(id)),
         }
     }
 
@@ -49,6 +55,7 @@ impl KeyShape {
         match self {
             KeyShape::Uuid => "^[0-9a-f]{32}$",
             KeyShape::Integer => "^[0-9]{1,18}$",
+            KeyShape::TimeUuid => "^[0-9]{1,18}-[0-9a-f]{32}$",
         }
     }
 }
@@ -130,6 +137,9 @@ mod tests {
         assert!(KeyShape::Integer.accepts("42"));
         assert!(!KeyShape::Integer.accepts("-1"));
         assert!(!KeyShape::Integer.accepts(&"9".repeat(19)));
+        assert!(KeyShape::TimeUuid.accepts("1764000000000000-0190f0c18c3a7b7e9a552f1f3f4a5b6c"));
+        assert!(!KeyShape::TimeUuid.accepts("-0190f0c18c3a7b7e9a552f1f3f4a5b6c"));
+        assert!(!KeyShape::TimeUuid.accepts("1764000000000000"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+use super::vitals::Spo2Scale;
 use super::{FieldErrors, bounded_text};
 
 macro_rules! text_value {
@@ -240,6 +241,8 @@ pub struct Patient {
     pub phone: Option<Phone>,
     pub email: Option<Email>,
     pub preferred_contact: PreferredContact,
+    /// The settings the clinical rules read, changed only by physicians.
+    pub clinical: ClinicalSettings,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -287,6 +290,66 @@ impl Patient {
             preferred_contact
         );
         self
+    }
+}
+
+/// Patient settings that change how the registry scores and alerts: the NEWS2 SpO2 scale (Scale 2
+/// only for prescribed hypercapnic targets) and the date of the last systemic anticancer therapy
+/// (which makes a fever with an unknown neutrophil count a possible febrile neutropenia).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClinicalSettings {
+    pub spo2_scale: Spo2Scale,
+    pub last_systemic_therapy_on: Option<NaiveDate>,
+}
+
+/// A validated change of the clinical settings: absent fields stay as they are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClinicalSettingsChange {
+    pub spo2_scale: Option<Spo2Scale>,
+    pub last_systemic_therapy_on: Option<Option<NaiveDate>>,
+}
+
+impl ClinicalSettingsChange {
+    /// `spo2_scale` must be 1 or 2; a therapy date cannot lie in the future.
+    pub fn parse(
+        spo2_scale: Option<i64>,
+        last_systemic_therapy_on: Option<Option<NaiveDate>>,
+        today: NaiveDate,
+    ) -> Result<Self, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let scale = spo2_scale.and_then(|v| {
+            e.check(
+                "spo2_scale",
+                u8::try_from(v)
+                    .ok()
+                    .and_then(|v| Spo2Scale::try_from(v).ok())
+                    .ok_or_else(|| "must be 1 or 2".to_owned()),
+            )
+        });
+        if let Some(Some(date)) = last_systemic_therapy_on
+            && date > today
+        {
+            e.push(
+                "last_systemic_therapy_on",
+                "must not be in the future: record therapy once it has been given",
+            );
+        }
+        if e.is_empty() && spo2_scale.is_none() && last_systemic_therapy_on.is_none() {
+            e.push("body", "must change at least one setting");
+        }
+        e.into_result(|| Self {
+            spo2_scale: scale,
+            last_systemic_therapy_on,
+        })
+    }
+
+    pub fn apply(self, settings: ClinicalSettings) -> ClinicalSettings {
+        ClinicalSettings {
+            spo2_scale: self.spo2_scale.unwrap_or(settings.spo2_scale),
+            last_systemic_therapy_on: self
+                .last_systemic_therapy_on
+                .unwrap_or(settings.last_systemic_therapy_on),
+        }
     }
 }
 
@@ -626,6 +689,29 @@ mod tests {
     }
 
     #[test]
+    fn clinical_settings_parse_and_apply() {
+        let change = ClinicalSettingsChange::parse(Some(2), None, today()).unwrap();
+        let applied = change.apply(ClinicalSettings::default());
+        assert_eq!(applied.spo2_scale, Spo2Scale::Two);
+        assert_eq!(applied.last_systemic_therapy_on, None);
+        let err = ClinicalSettingsChange::parse(Some(3), None, today()).unwrap_err();
+        assert_eq!(err.0[0].field, "spo2_scale");
+        let err =
+            ClinicalSettingsChange::parse(None, Some(today().succ_opt()), today()).unwrap_err();
+        assert_eq!(err.0[0].field, "last_systemic_therapy_on");
+        let err = ClinicalSettingsChange::parse(None, None, today()).unwrap_err();
+        assert_eq!(err.0[0].field, "body");
+        let cleared = ClinicalSettingsChange::parse(None, Some(None), today())
+            .unwrap()
+            .apply(ClinicalSettings {
+                spo2_scale: Spo2Scale::Two,
+                last_systemic_therapy_on: Some(today()),
+            });
+        assert_eq!(cleared.spo2_scale, Spo2Scale::Two);
+        assert_eq!(cleared.last_systemic_therapy_on, None);
+    }
+
+    #[test]
     fn applying_changes_touches_only_the_given_fields() {
         let new = NewPatient::parse(valid_input(), today()).unwrap();
         let patient = Patient {
@@ -643,6 +729,7 @@ mod tests {
             phone: new.phone,
             email: new.email,
             preferred_contact: new.preferred_contact,
+            clinical: ClinicalSettings::default(),
             version: 1,
             created_at: Utc::now(),
             updated_at: Utc::now(),

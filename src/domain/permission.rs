@@ -14,10 +14,21 @@ pub enum Operation {
     ReadPatient,
     UpdatePatient,
     DeletePatient,
+    /// Change the patient settings the clinical rules use (SpO2 scale, last systemic therapy).
+    ChangeClinicalSettings,
+    /// Record, correct and import vital signs.
+    RecordVitalSigns,
+    /// Read vital signs, their insights and the ward overview.
+    ReadVitalSigns,
+    RecordLabResult,
+    ReadLabResults,
+    ReadAlerts,
+    /// Acknowledge and resolve alerts.
+    HandleAlerts,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 7] = [
+    pub const ALL: [Operation; 14] = [
         Operation::ReadOwnProfile,
         Operation::ManageUsers,
         Operation::ReadAuditLog,
@@ -25,6 +36,13 @@ impl Operation {
         Operation::ReadPatient,
         Operation::UpdatePatient,
         Operation::DeletePatient,
+        Operation::ChangeClinicalSettings,
+        Operation::RecordVitalSigns,
+        Operation::ReadVitalSigns,
+        Operation::RecordLabResult,
+        Operation::ReadLabResults,
+        Operation::ReadAlerts,
+        Operation::HandleAlerts,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +54,13 @@ impl Operation {
             Operation::ReadPatient => "read_patient",
             Operation::UpdatePatient => "update_patient",
             Operation::DeletePatient => "delete_patient",
+            Operation::ChangeClinicalSettings => "change_clinical_settings",
+            Operation::RecordVitalSigns => "record_vital_signs",
+            Operation::ReadVitalSigns => "read_vital_signs",
+            Operation::RecordLabResult => "record_lab_result",
+            Operation::ReadLabResults => "read_lab_results",
+            Operation::ReadAlerts => "read_alerts",
+            Operation::HandleAlerts => "handle_alerts",
         }
     }
 }
@@ -56,7 +81,11 @@ pub fn is_allowed(role: Role, operation: Operation) -> bool {
         ManageUsers | ReadAuditLog => role == Admin,
         CreatePatient | UpdatePatient => matches!(role, Physician | Nurse),
         ReadPatient => matches!(role, Physician | Nurse | Technician),
-        DeletePatient => role == Physician,
+        DeletePatient | ChangeClinicalSettings => role == Physician,
+        // Observations, labs and alerts are the bedside team's: technicians perform exams and
+        // need the patient's identity, not the chart.
+        RecordVitalSigns | ReadVitalSigns | RecordLabResult | ReadLabResults | ReadAlerts
+        | HandleAlerts => matches!(role, Physician | Nurse),
     }
 }
 
@@ -78,11 +107,29 @@ mod tests {
                     ReadPatient,
                     UpdatePatient,
                     DeletePatient,
+                    ChangeClinicalSettings,
+                    RecordVitalSigns,
+                    ReadVitalSigns,
+                    RecordLabResult,
+                    ReadLabResults,
+                    ReadAlerts,
+                    HandleAlerts,
                 ],
             ),
             (
                 Nurse,
-                &[ReadOwnProfile, CreatePatient, ReadPatient, UpdatePatient],
+                &[
+                    ReadOwnProfile,
+                    CreatePatient,
+                    ReadPatient,
+                    UpdatePatient,
+                    RecordVitalSigns,
+                    ReadVitalSigns,
+                    RecordLabResult,
+                    ReadLabResults,
+                    ReadAlerts,
+                    HandleAlerts,
+                ],
             ),
             (Technician, &[ReadOwnProfile, ReadPatient]),
         ];

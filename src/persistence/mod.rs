@@ -1,14 +1,17 @@
 //! Persistence layer: connections, the generic repository, and one repository per aggregate that
 //! maps SeaORM rows to domain values. Nothing above this layer sees SeaORM.
 
+pub mod alerts;
 pub mod audit;
 pub mod entities;
 pub mod idempotency;
+pub mod lab_results;
 pub mod patients;
 pub mod repository;
 pub mod sessions;
 pub mod throttle;
 pub mod users;
+pub mod vital_signs;
 
 use std::time::Duration;
 

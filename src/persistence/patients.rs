@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use super::entities::patient::{self, Column, Entity};
@@ -10,9 +10,10 @@ use super::repository::{Repository, uuid_keyed_page};
 use super::{Executor, StoreError, StoreResult, stored};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::patient::{
-    Bed, BirthDate, Diagnosis, Email, Icd10Code, Mrn, Patient, PatientStatus, PersonName, Phone,
-    Ward,
+    Bed, BirthDate, ClinicalSettings, Diagnosis, Email, Icd10Code, Mrn, Patient, PatientStatus,
+    PersonName, Phone, Ward,
 };
+use crate::domain::vitals::Spo2Scale;
 
 pub struct PatientRepository;
 
@@ -57,6 +58,16 @@ fn to_domain(row: &patient::Model) -> StoreResult<Patient> {
         phone: opt("phone", &row.phone, Phone::parse)?,
         email: opt("email", &row.email, Email::parse)?,
         preferred_contact: stored("preferred_contact", row.preferred_contact.parse())?,
+        clinical: ClinicalSettings {
+            spo2_scale: stored(
+                "spo2_scale",
+                u8::try_from(row.spo2_scale)
+                    .ok()
+                    .and_then(|v| Spo2Scale::try_from(v).ok())
+                    .ok_or_else(|| format!("{} is not a scale", row.spo2_scale)),
+            )?,
+            last_systemic_therapy_on: row.last_systemic_therapy_on,
+        },
         version: row.version,
         created_at: row.created_at,
         updated_at: row.updated_at,
@@ -79,6 +90,8 @@ fn to_row(p: &Patient) -> patient::Model {
         phone: p.phone.as_ref().map(|v| v.as_str().to_owned()),
         email: p.email.as_ref().map(|v| v.as_str().to_owned()),
         preferred_contact: p.preferred_contact.as_str().to_owned(),
+        spo2_scale: i16::from(p.clinical.spo2_scale.as_u8()),
+        last_systemic_therapy_on: p.clinical.last_systemic_therapy_on,
         search_text: search_text(p),
         version: p.version,
         created_at: p.created_at,
@@ -112,6 +125,62 @@ impl PatientRepository {
     pub async fn find<C: Executor>(db: &C, id: Uuid) -> StoreResult<Option<Patient>> {
         let row = Self::find_unique_where(db, live().add(Column::Id.eq(id)).into()).await?;
         row.as_ref().map(to_domain).transpose()
+    }
+
+    /// The patient, locked until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's
+    /// write transaction already excludes every other writer). Writes about one patient that
+    /// read before they write (the previous score, the open alerts) take this first, so two
+    /// nurses charting the same patient at once are serialised, not interleaved.
+    pub async fn lock<C: Executor>(db: &C, id: Uuid) -> StoreResult<Option<Patient>> {
+        let rows = Entity::find()
+            .filter(live().add(Column::Id.eq(id)))
+            .lock_exclusive()
+            .all(db)
+            .await?;
+        rows.first().map(to_domain).transpose()
+    }
+
+    /// The patients these MRNs name (the live ones), for imports that identify patients by MRN.
+    pub async fn by_mrns<C: Executor>(db: &C, mrns: &[String]) -> StoreResult<Vec<Patient>> {
+        if mrns.is_empty() {
+            return Ok(Vec::new());
+        }
+        Entity::find()
+            .filter(live().add(Column::Mrn.is_in(mrns.iter().cloned())))
+            .all(db)
+            .await?
+            .iter()
+            .map(to_domain)
+            .collect()
+    }
+
+    /// The patients with these ids (the live ones).
+    pub async fn by_ids<C: Executor>(db: &C, ids: &[Uuid]) -> StoreResult<Vec<Patient>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Entity::find()
+            .filter(live().add(Column::Id.is_in(ids.iter().copied())))
+            .all(db)
+            .await?
+            .iter()
+            .map(to_domain)
+            .collect()
+    }
+
+    /// Every admitted patient of a ward (a ward holds tens of beds, so no paging).
+    pub async fn admitted_on_ward<C: Executor>(db: &C, ward: &str) -> StoreResult<Vec<Patient>> {
+        Entity::find()
+            .filter(
+                live()
+                    .add(Column::Ward.eq(ward))
+                    .add(Column::Status.eq("admitted")),
+            )
+            .all(db)
+            .await?
+            .iter()
+            .map(to_domain)
+            .collect()
     }
 
     /// Writes `patient` (carrying its new version) if the stored one is still at

@@ -196,3 +196,30 @@ where
         convert,
     )
 }
+
+/// The cursor key of lists ordered newest first by a time with the id breaking ties: the time in
+/// microseconds, `-`, the id in simple hex (`KeyShape::TimeUuid`).
+pub(crate) fn time_uuid_key(at: chrono::DateTime<chrono::Utc>, id: uuid::Uuid) -> String {
+    format!("{}-{}", at.timestamp_micros(), id.simple())
+}
+
+/// The rows after a `time_uuid_key` cursor in newest-first order: earlier in time, or at the
+/// same time with a smaller id.
+pub(crate) fn before_time_uuid<C: sea_orm::ColumnTrait>(
+    key: &str,
+    time: C,
+    id: C,
+) -> StoreResult<sea_orm::Condition> {
+    use sea_orm::Condition;
+    let bad = || StoreError::Corrupt(format!("cursor key {key}"));
+    let (micros, uuid) = key.split_once('-').ok_or_else(bad)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_micros)
+        .ok_or_else(bad)?;
+    let uuid = uuid::Uuid::parse_str(uuid).map_err(|_| bad())?;
+    Ok(Condition::any()
+        .add(time.lt(at))
+        .add(Condition::all().add(time.eq(at)).add(id.lt(uuid))))
+}

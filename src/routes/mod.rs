@@ -1,14 +1,18 @@
 //! Route layer: HTTP handlers, request/response DTOs and their OpenAPI annotations. Handlers turn
 //! DTOs into domain values, call one service method, and turn the result back into a DTO.
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod docs;
 pub mod extract;
 pub mod health;
+pub mod lab_results;
 pub mod links;
 pub mod patients;
 pub mod users;
+pub mod vital_signs;
+pub mod wards;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -31,6 +35,10 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
             .merge(auth::protected_router())
             .merge(users::router())
             .merge(patients::router())
+            .merge(vital_signs::router())
+            .merge(lab_results::router())
+            .merge(alerts::router())
+            .merge(wards::router())
             .merge(audit::router()),
     )
 }

@@ -19,13 +19,15 @@ use crate::app::AppState;
 use crate::domain::FieldErrors;
 use crate::domain::page::{KeyShape, Page, PageRequest};
 use crate::domain::patient::{
-    NewPatient, Patient, PatientChanges, PatientChangesInput, PatientInput, PatientStatus,
-    PreferredContact, Sex,
+    ClinicalSettingsChange, NewPatient, Patient, PatientChanges, PatientChangesInput, PatientInput,
+    PatientStatus, PreferredContact, Sex,
 };
 use crate::error::{ApiError, Problem};
 use crate::persistence::patients::PatientFilter;
 use crate::services::Precondition;
-use crate::services::access::{CreatePatient, DeletePatient, ReadPatient, UpdatePatient};
+use crate::services::access::{
+    ChangeClinicalSettings, CreatePatient, DeletePatient, ReadPatient, UpdatePatient,
+};
 use crate::services::patients::{
     BatchOperation, BatchOutcome, IdempotencyRequest, MAX_BATCH_OPERATIONS,
 };
@@ -94,7 +96,8 @@ impl<T: ToSchema> ListResponse<T> {
     "first_name": "Ada", "last_name": "Lovelace", "birth_date": "1960-05-01", "sex": "female",
     "diagnosis": "Invasive ductal carcinoma, left breast", "icd10_code": "C50.9",
     "ward": "ONC-1", "bed": "12", "status": "admitted", "phone": "+441632960123",
-    "email": "ada@example.org", "preferred_contact": "sms", "version": 1,
+    "email": "ada@example.org", "preferred_contact": "sms", "spo2_scale": 1,
+    "last_systemic_therapy_on": "2026-11-10", "version": 1,
     "created_at": "2026-11-24T08:00:00Z", "updated_at": "2026-11-24T08:00:00Z",
     "_links": {"self": {"href": "/api/v1/patients/0192f0c1-8c3a-7b7e-9a55-2f1f3f4a5b6c"},
                "collection": {"href": "/api/v1/patients"}}
@@ -114,6 +117,12 @@ pub struct PatientResponse {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub preferred_contact: PreferredContactDto,
+    /// The NEWS2 SpO2 scale the patient's observations are scored on (1, or 2 for prescribed
+    /// hypercapnic targets). Physicians change it through `/clinical-settings`.
+    #[schema(minimum = 1, maximum = 2)]
+    pub spo2_scale: u8,
+    /// Date of the last systemic anticancer therapy (febrile neutropenia rule).
+    pub last_systemic_therapy_on: Option<NaiveDate>,
     /// Increases with every change; the `ETag` is this number in quotes.
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -129,6 +138,14 @@ impl From<Patient> for PatientResponse {
             links: links([
                 ("self", this),
                 ("collection", api("/patients")),
+                (
+                    "vital_signs",
+                    api(&format!("/patients/{}/vital-signs", p.id)),
+                ),
+                (
+                    "lab_results",
+                    api(&format!("/patients/{}/lab-results", p.id)),
+                ),
                 (
                     "ward",
                     api(&format!(
@@ -151,6 +168,8 @@ impl From<Patient> for PatientResponse {
             phone: p.phone.map(|v| v.as_str().to_owned()),
             email: p.email.map(|v| v.as_str().to_owned()),
             preferred_contact: p.preferred_contact.into(),
+            spo2_scale: p.clinical.spo2_scale.as_u8(),
+            last_systemic_therapy_on: p.clinical.last_systemic_therapy_on,
             version: p.version,
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -547,6 +566,65 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_patient, list_patients))
         .routes(routes!(batch_patients))
         .routes(routes!(get_patient, update_patient, delete_patient))
+        .routes(routes!(change_clinical_settings))
+}
+
+/// A change of the settings the clinical rules read. Absent fields stay as they are.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"spo2_scale": 2, "last_systemic_therapy_on": "2026-11-20"}))]
+pub struct ClinicalSettingsRequest {
+    /// NEWS2 SpO2 scale: 1, or 2 only for patients with a prescribed 88-92% target
+    /// (hypercapnic respiratory failure).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 2)]
+    pub spo2_scale: Option<i64>,
+    /// Date of the last systemic anticancer therapy; `null` clears it.
+    #[serde(default)]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub last_systemic_therapy_on: Patch<NaiveDate>,
+}
+
+/// Changes the patient's clinical settings (physicians only; audited).
+///
+/// Sets charted from now on are scored with the new SpO2 scale; sets already charted keep the
+/// scale they were scored on. Requires `If-Match` like any change of the patient.
+#[utoipa::path(patch, path = "/patients/{id}/clinical-settings", tag = "patients",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Patient id"),
+           ("If-Match" = String, Header, description = "ETag of the version read, or *")),
+    request_body = ClinicalSettingsRequest,
+    responses(
+        (status = 200, description = "Changed", body = PatientResponse, headers(("ETag" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only physicians change clinical settings", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid settings", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn change_clinical_settings(
+    State(state): State<AppState>,
+    Authorized(permit): Authorized<ChangeClinicalSettings>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Json(body): Json<ClinicalSettingsRequest>,
+) -> Result<Response, ApiError> {
+    let change = ClinicalSettingsChange::parse(
+        body.spo2_scale,
+        body.last_systemic_therapy_on
+            .clearable()
+            .map(|d| d.copied()),
+        Utc::now().date_naive(),
+    )
+    .map_err(ApiError::validation)?;
+    let precondition = precondition(&headers)?;
+    let patient = state
+        .services
+        .patients
+        .change_clinical_settings(&permit, id, change, precondition)
+        .await?;
+    Ok(with_etag(StatusCode::OK, patient, None))
 }
 
 fn with_etag(

@@ -109,6 +109,13 @@ permissions!(
     ReadPatient,
     UpdatePatient,
     DeletePatient,
+    ChangeClinicalSettings,
+    RecordVitalSigns,
+    ReadVitalSigns,
+    RecordLabResult,
+    ReadLabResults,
+    ReadAlerts,
+    HandleAlerts,
 );
 
 /// Proof that `actor` may perform `P`.

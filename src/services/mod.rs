@@ -2,13 +2,17 @@
 //! writes in one transaction together with their audit events, and speaks domain types.
 
 pub mod access;
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod lab_results;
 pub mod passwords;
 pub mod patients;
 pub mod tokens;
 pub mod users;
+pub mod vital_signs;
+pub mod wards;
 
 pub use access::{Actor, Permit, RequestContext};
 pub use error::ServiceError;
@@ -29,4 +33,8 @@ pub struct Services {
     pub users: users::UserService,
     pub patients: patients::PatientService,
     pub tokens: tokens::TokenIssuer,
+    pub vital_signs: vital_signs::VitalSignsService,
+    pub lab_results: lab_results::LabResultService,
+    pub alerts: alerts::AlertService,
+    pub wards: wards::WardService,
 }

@@ -8,15 +8,15 @@ use uuid::Uuid;
 use super::Precondition;
 use super::ServiceError;
 use super::access::{
-    AccessControl, Actor, CreatePatient, DeletePatient, Permit, ReadPatient, UpdatePatient,
-    event_by,
+    AccessControl, Actor, ChangeClinicalSettings, CreatePatient, DeletePatient, Permit,
+    ReadPatient, UpdatePatient, event_by,
 };
 use super::audit::AuditLog;
 use super::error::BatchItemError;
 use crate::domain::FieldErrors;
 use crate::domain::audit::{AuditAction, AuditOutcome, ResourceType};
 use crate::domain::page::{Page, PageRequest};
-use crate::domain::patient::{NewPatient, Patient, PatientChanges};
+use crate::domain::patient::{ClinicalSettingsChange, NewPatient, Patient, PatientChanges};
 use crate::persistence::audit::AuditRepository;
 use crate::persistence::idempotency::{IdempotencyRecord, IdempotencyRepository};
 use crate::persistence::patients::{PatientFilter, PatientRepository};
@@ -227,6 +227,51 @@ impl PatientService {
         Ok(patient)
     }
 
+    /// Changes the settings the clinical rules read (physicians only). Scores already charted
+    /// keep the scale they were computed on; the change applies to sets charted from now on.
+    pub async fn change_clinical_settings(
+        &self,
+        permit: &Permit<ChangeClinicalSettings>,
+        id: Uuid,
+        change: ClinicalSettingsChange,
+        precondition: Precondition,
+    ) -> Result<Patient, ServiceError> {
+        let actor = permit.actor();
+        let txn = self.db.begin().await?;
+        let current = PatientRepository::lock(&txn, id)
+            .await?
+            .ok_or(ServiceError::NotFound("patient"))?;
+        if let Precondition::Version(v) = precondition
+            && v != current.version
+        {
+            return Err(ServiceError::PreconditionFailed);
+        }
+        let expected = current.version;
+        let mut updated = current;
+        updated.clinical = change.apply(updated.clinical);
+        updated.version = expected + 1;
+        updated.updated_at = Utc::now();
+        PatientRepository::update(&txn, &updated, expected).await?;
+        let mut event = actor.event(
+            AuditAction::Update,
+            ResourceType::Patient,
+            Some(id.to_string()),
+            AuditOutcome::Success,
+        );
+        // The log says what changed, not to what: audit events carry no clinical values.
+        let mut fields = Vec::new();
+        if change.spo2_scale.is_some() {
+            fields.push("spo2_scale");
+        }
+        if change.last_systemic_therapy_on.is_some() {
+            fields.push("last_systemic_therapy_on");
+        }
+        event.reason = Some(format!("clinical settings changed: {}", fields.join(", ")));
+        AuditRepository::append(&txn, &event).await?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+
     pub async fn delete(
         &self,
         permit: &Permit<DeletePatient>,
@@ -367,6 +412,7 @@ async fn insert_patient(
         phone: new.phone,
         email: new.email,
         preferred_contact: new.preferred_contact,
+        clinical: Default::default(),
         version: 1,
         created_at: now,
         updated_at: now,

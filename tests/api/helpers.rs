@@ -112,6 +112,8 @@ pub fn test_settings(database_url: &str) -> Settings {
         max_body_bytes: 64 * 1024,
         hash_cost: TEST_HASH_COST,
         trusted_proxies: Vec::new(),
+        import_max_bytes: 8 * 1024 * 1024,
+        clinical: Default::default(),
     }
 }
 

@@ -10,3 +10,4 @@ mod health;
 mod migrations;
 mod patients;
 mod users;
+mod vital_signs;

@@ -8,13 +8,17 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::helpers::{fresh_database, test_settings};
 
-const TABLES: [&str; 6] = [
+const TABLES: [&str; 10] = [
     "patient",
     "app_user",
     "audit_event",
     "refresh_token",
     "login_throttle",
     "idempotency_key",
+    "vital_signs",
+    "lab_result",
+    "alert",
+    "observation_summary",
 ];
 
 async fn tables_present(conn: &DatabaseConnection) -> Vec<&'static str> {
@@ -137,7 +141,7 @@ async fn the_application_starts_on_a_database_that_went_down_and_up() {
     let (url, cleanup) = fresh_database().await;
     let conn = sea_orm::Database::connect(&url).await.unwrap();
     Migrator::up(&conn, None).await.unwrap();
-    Migrator::down(&conn, Some(1)).await.unwrap();
+    Migrator::down(&conn, None).await.unwrap();
     assert!(tables_present(&conn).await.is_empty());
     conn.close().await.unwrap();
 

@@ -1,8 +1,12 @@
 //! SeaORM entities: the rows as the database stores them. Only the persistence layer sees these.
 
+pub mod alert;
 pub mod app_user;
 pub mod audit_event;
 pub mod idempotency_key;
+pub mod lab_result;
 pub mod login_throttle;
+pub mod observation_summary;
 pub mod patient;
 pub mod refresh_token;
+pub mod vital_signs;

@@ -21,6 +21,11 @@ pub struct Model {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub preferred_contact: String,
+    /// The NEWS2 SpO2 scale, 1 or 2.
+    #[serde(default = "scale_one")]
+    pub spo2_scale: i16,
+    #[serde(default)]
+    pub last_systemic_therapy_on: Option<Date>,
     /// First name, last name and MRN, lower-cased, for search.
     pub search_text: String,
     pub version: i32,
@@ -33,3 +38,8 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Snapshots written before the SpO2 scale existed were all on Scale 1.
+fn scale_one() -> i16 {
+    1
+}

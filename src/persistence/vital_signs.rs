@@ -1,0 +1,452 @@
+//! Observation sets in `vital_signs` and the overview's read model in `observation_summary`.
+//!
+//! The NEWS2 breakdown is recomputed from the stored values and the stored scale on every read
+//! (the rules are deterministic); the total, risk and flags are stored so that lists can filter
+//! on them and the overview can read them without scoring.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::entities::observation_summary;
+use super::entities::vital_signs::{self, Column, Entity};
+use super::repository::{Repository, before_time_uuid, finish_page, time_uuid_key};
+use super::{Executor, StoreError, StoreResult, stored};
+use crate::domain::news2::{ClinicalRisk, News2Score};
+use crate::domain::observation::{ErrorReason, ObservationNote, RecordStatus, VitalSignsRecord};
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::vitals::{Flag, NormalRange, RawVitalSigns, Spo2Scale, VitalSigns};
+use crate::domain::ward::ObservationSummary;
+
+pub struct VitalSignsRepository;
+
+impl Repository for VitalSignsRepository {
+    type Entity = Entity;
+    type Model = vital_signs::Model;
+}
+
+/// Filters of a patient's chart.
+#[derive(Debug, Clone, Default)]
+pub struct VitalSignsFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub flagged_only: bool,
+    /// Also list records entered in error (they are hidden by default).
+    pub include_entered_in_error: bool,
+}
+
+/// A flag as stored in the `flags` JSON column.
+#[derive(Serialize, Deserialize)]
+struct StoredFlag {
+    parameter: String,
+    level: String,
+    value: f64,
+    low: f64,
+    high: f64,
+}
+
+/// SQLite has a limit on bound parameters per statement (32766); 28 columns × 500 rows stays
+/// well under it and under PostgreSQL's 65535.
+const ROWS_PER_INSERT: usize = 500;
+
+fn to_row(r: &VitalSignsRecord) -> StoreResult<vital_signs::Model> {
+    let v = &r.vitals;
+    let flags: Vec<StoredFlag> = r
+        .flags
+        .iter()
+        .map(|f| StoredFlag {
+            parameter: f.parameter.as_str().to_owned(),
+            level: f.level.as_str().to_owned(),
+            value: f.value,
+            low: f.range.low,
+            high: f.range.high,
+        })
+        .collect();
+    let (error_reason, error_marked_by, error_marked_at) = match &r.status {
+        RecordStatus::Final => (None, None, None),
+        RecordStatus::EnteredInError { reason, by, at } => {
+            (Some(reason.as_str().to_owned()), Some(*by), Some(*at))
+        }
+    };
+    Ok(vital_signs::Model {
+        id: r.id,
+        patient_id: r.patient_id,
+        recorded_at: r.recorded_at,
+        recorded_by: r.recorded_by,
+        heart_rate: v.heart_rate(),
+        systolic_bp: v.systolic_bp(),
+        diastolic_bp: v.diastolic_bp(),
+        respiratory_rate: v.respiratory_rate(),
+        temperature_c: v.temperature_c(),
+        spo2: v.spo2(),
+        on_oxygen: v.on_oxygen(),
+        consciousness: v.consciousness().map(|c| c.as_str().to_owned()),
+        pain_score: v.pain_score().map(i16::from),
+        weight_kg: v.weight_kg(),
+        note: r.note.as_ref().map(|n| n.as_str().to_owned()),
+        spo2_scale: i16::from(r.spo2_scale.as_u8()),
+        news2_score: i16::from(r.news2.score),
+        news2_risk: r.news2.risk.as_str().to_owned(),
+        news2_complete: r.news2.complete,
+        flagged: r.is_flagged(),
+        flags: serde_json::to_string(&flags)
+            .map_err(|e| StoreError::Corrupt(format!("flags: {e}")))?,
+        status: r.status.as_str().to_owned(),
+        error_reason,
+        error_marked_by,
+        error_marked_at,
+        replaces: r.replaces,
+        created_at: r.created_at,
+    })
+}
+
+fn to_domain(row: &vital_signs::Model) -> StoreResult<VitalSignsRecord> {
+    let vitals = VitalSigns::parse(RawVitalSigns {
+        heart_rate: row.heart_rate,
+        systolic_bp: row.systolic_bp,
+        diastolic_bp: row.diastolic_bp,
+        respiratory_rate: row.respiratory_rate,
+        temperature_c: row.temperature_c,
+        spo2: row.spo2,
+        pain_score: row.pain_score.map(f64::from),
+        weight_kg: row.weight_kg,
+        on_oxygen: row.on_oxygen,
+        consciousness: row.consciousness.clone(),
+    })
+    .map_err(|e| StoreError::Corrupt(format!("vital_signs {}: {e}", row.id)))?;
+    let spo2_scale = stored(
+        "spo2_scale",
+        u8::try_from(row.spo2_scale)
+            .ok()
+            .and_then(|v| Spo2Scale::try_from(v).ok())
+            .ok_or_else(|| format!("{} is not a scale", row.spo2_scale)),
+    )?;
+    let news2 = News2Score::assess(&vitals, spo2_scale);
+    let stored_flags: Vec<StoredFlag> =
+        serde_json::from_str(&row.flags).map_err(|e| StoreError::Corrupt(format!("flags: {e}")))?;
+    let flags = stored_flags
+        .into_iter()
+        .map(|f| {
+            Ok(Flag {
+                parameter: stored("flags.parameter", f.parameter.parse())?,
+                level: stored("flags.level", f.level.parse())?,
+                range: NormalRange {
+                    low: f.low,
+                    high: f.high,
+                },
+                value: f.value,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let status = match row.status.as_str() {
+        "final" => RecordStatus::Final,
+        "entered_in_error" => RecordStatus::EnteredInError {
+            reason: stored(
+                "error_reason",
+                ErrorReason::parse(row.error_reason.as_deref().unwrap_or_default()),
+            )?,
+            by: row
+                .error_marked_by
+                .ok_or_else(|| StoreError::Corrupt("error_marked_by missing".into()))?,
+            at: row
+                .error_marked_at
+                .ok_or_else(|| StoreError::Corrupt("error_marked_at missing".into()))?,
+        },
+        other => return Err(StoreError::Corrupt(format!("status {other}"))),
+    };
+    Ok(VitalSignsRecord {
+        id: row.id,
+        patient_id: row.patient_id,
+        recorded_at: row.recorded_at,
+        recorded_by: row.recorded_by,
+        note: row
+            .note
+            .as_deref()
+            .map(|n| stored("note", ObservationNote::parse(n)))
+            .transpose()?,
+        vitals,
+        spo2_scale,
+        news2,
+        flags,
+        status,
+        replaces: row.replaces,
+        created_at: row.created_at,
+    })
+}
+
+/// The cursor key of a record: its time in microseconds and its id.
+fn cursor_key(row: &vital_signs::Model) -> String {
+    time_uuid_key(row.recorded_at, row.id)
+}
+
+fn summary_to_domain(row: &observation_summary::Model) -> StoreResult<ObservationSummary> {
+    Ok(ObservationSummary {
+        patient_id: row.patient_id,
+        vital_signs_id: row.vital_signs_id,
+        recorded_at: row.recorded_at,
+        news2_score: stored(
+            "news2_score",
+            u8::try_from(row.news2_score).map_err(|e| e.to_string()),
+        )?,
+        risk: stored("news2_risk", row.news2_risk.parse::<ClinicalRisk>())?,
+        complete: row.news2_complete,
+        any_single_red: row.any_single_red,
+        next_due_at: row.next_due_at,
+    })
+}
+
+impl VitalSignsRepository {
+    /// Inserts records in as few statements as the parameter limits allow.
+    pub async fn insert_many<C: Executor>(db: &C, records: &[VitalSignsRecord]) -> StoreResult<()> {
+        for chunk in records.chunks(ROWS_PER_INSERT) {
+            let rows = chunk
+                .iter()
+                .map(|r| to_row(r).map(IntoActiveModel::into_active_model))
+                .collect::<StoreResult<Vec<_>>>()?;
+            Entity::insert_many(rows).exec_without_returning(db).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn find<C: Executor>(db: &C, id: Uuid) -> StoreResult<Option<VitalSignsRecord>> {
+        Self::find_row(db, id)
+            .await?
+            .as_ref()
+            .map(to_domain)
+            .transpose()
+    }
+
+    /// A patient's chart, newest first (time, then id), one page.
+    pub async fn list<C: Executor>(
+        db: &C,
+        patient_id: Uuid,
+        filter: &VitalSignsFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<VitalSignsRecord>> {
+        let mut c = Condition::all().add(Column::PatientId.eq(patient_id));
+        if let Some(from) = filter.from {
+            c = c.add(Column::RecordedAt.gte(from));
+        }
+        if let Some(to) = filter.to {
+            c = c.add(Column::RecordedAt.lt(to));
+        }
+        if filter.flagged_only {
+            c = c.add(Column::Flagged.eq(true));
+        }
+        if !filter.include_entered_in_error {
+            c = c.add(Column::Status.eq("final"));
+        }
+        let total = match page.offset {
+            Some(_) => {
+                use sea_orm::PaginatorTrait;
+                Some(Entity::find().filter(c.clone()).count(db).await?)
+            }
+            None => None,
+        };
+        if let Some(key) = &page.after {
+            c = c.add(before_time_uuid(key, Column::RecordedAt, Column::Id)?);
+        }
+        let rows = Entity::find()
+            .filter(c)
+            .order_by_desc(Column::RecordedAt)
+            .order_by_desc(Column::Id)
+            .offset(page.offset)
+            .limit(page.limit + 1)
+            .all(db)
+            .await?;
+        finish_page(rows, total, page, cursor_key, to_domain)
+    }
+
+    /// The patient's standing records taken at or after `from`, oldest first.
+    pub async fn since<C: Executor>(
+        db: &C,
+        patient_id: Uuid,
+        from: DateTime<Utc>,
+    ) -> StoreResult<Vec<VitalSignsRecord>> {
+        Entity::find()
+            .filter(Column::PatientId.eq(patient_id))
+            .filter(Column::Status.eq("final"))
+            .filter(Column::RecordedAt.gte(from))
+            .order_by_asc(Column::RecordedAt)
+            .order_by_asc(Column::Id)
+            .all(db)
+            .await?
+            .iter()
+            .map(to_domain)
+            .collect()
+    }
+
+    /// The patient's latest standing record, if any.
+    pub async fn latest<C: Executor>(
+        db: &C,
+        patient_id: Uuid,
+    ) -> StoreResult<Option<VitalSignsRecord>> {
+        Entity::find()
+            .filter(Column::PatientId.eq(patient_id))
+            .filter(Column::Status.eq("final"))
+            .order_by_desc(Column::RecordedAt)
+            .order_by_desc(Column::Id)
+            .limit(1)
+            .all(db)
+            .await?
+            .first()
+            .map(to_domain)
+            .transpose()
+    }
+
+    /// The NEWS2 total of the standing record taken last before `at`, if any.
+    pub async fn score_before<C: Executor>(
+        db: &C,
+        patient_id: Uuid,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<u8>> {
+        let row = Entity::find()
+            .select_only()
+            .column(Column::News2Score)
+            .filter(Column::PatientId.eq(patient_id))
+            .filter(Column::Status.eq("final"))
+            .filter(Column::RecordedAt.lt(at))
+            .order_by_desc(Column::RecordedAt)
+            .order_by_desc(Column::Id)
+            .limit(1)
+            .into_tuple::<i16>()
+            .all(db)
+            .await?;
+        row.first()
+            .map(|s| stored("news2_score", u8::try_from(*s).map_err(|e| e.to_string())))
+            .transpose()
+    }
+
+    /// The patient's standing temperatures taken in `[from, to]`, oldest first.
+    pub async fn temperatures<C: Executor>(
+        db: &C,
+        patient_id: Uuid,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<(DateTime<Utc>, f64)>> {
+        let rows = Entity::find()
+            .select_only()
+            .column(Column::RecordedAt)
+            .column(Column::TemperatureC)
+            .filter(Column::PatientId.eq(patient_id))
+            .filter(Column::Status.eq("final"))
+            .filter(Column::TemperatureC.is_not_null())
+            .filter(Column::RecordedAt.gte(from))
+            .filter(Column::RecordedAt.lte(to))
+            .order_by_asc(Column::RecordedAt)
+            .into_tuple::<(DateTime<Utc>, Option<f64>)>()
+            .all(db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(at, t)| t.map(|t| (at, t)))
+            .collect())
+    }
+
+    /// Marks a standing record entered in error; `VersionMismatch` when it no longer stands.
+    pub async fn mark_entered_in_error<C: Executor>(
+        db: &C,
+        id: Uuid,
+        reason: &ErrorReason,
+        by: Uuid,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let result = Entity::update_many()
+            .set(vital_signs::ActiveModel {
+                status: Set("entered_in_error".to_owned()),
+                error_reason: Set(Some(reason.as_str().to_owned())),
+                error_marked_by: Set(Some(by)),
+                error_marked_at: Set(Some(at)),
+                ..Default::default()
+            })
+            .filter(Column::Id.eq(id))
+            .filter(Column::Status.eq("final"))
+            .exec(db)
+            .await?;
+        match result.rows_affected {
+            0 => Err(StoreError::VersionMismatch),
+            _ => Ok(()),
+        }
+    }
+
+    /// Rewrites the patient's overview line from its latest standing record (or removes it).
+    pub async fn refresh_summary<C: Executor>(
+        db: &C,
+        patient_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<ObservationSummary>> {
+        use observation_summary::{Column as S, Entity as Summary};
+        let Some(latest) = Self::latest(db, patient_id).await? else {
+            Summary::delete_many()
+                .filter(S::PatientId.eq(patient_id))
+                .exec(db)
+                .await?;
+            return Ok(None);
+        };
+        let summary = ObservationSummary {
+            patient_id,
+            vital_signs_id: latest.id,
+            recorded_at: latest.recorded_at,
+            news2_score: latest.news2.score,
+            risk: latest.news2.risk,
+            complete: latest.news2.complete,
+            any_single_red: latest.news2.any_single_red,
+            next_due_at: crate::domain::vitals::next_due(
+                latest.recorded_at,
+                &latest.news2.monitoring,
+            ),
+        };
+        let row = observation_summary::Model {
+            patient_id,
+            vital_signs_id: summary.vital_signs_id,
+            recorded_at: summary.recorded_at,
+            news2_score: i16::from(summary.news2_score),
+            news2_risk: summary.risk.as_str().to_owned(),
+            news2_complete: summary.complete,
+            any_single_red: summary.any_single_red,
+            next_due_at: summary.next_due_at,
+            updated_at: now,
+        };
+        Summary::insert(row.into_active_model())
+            .on_conflict(
+                OnConflict::column(S::PatientId)
+                    .update_columns([
+                        S::VitalSignsId,
+                        S::RecordedAt,
+                        S::News2Score,
+                        S::News2Risk,
+                        S::News2Complete,
+                        S::AnySingleRed,
+                        S::NextDueAt,
+                        S::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+        Ok(Some(summary))
+    }
+
+    /// The overview lines of these patients.
+    pub async fn summaries<C: Executor>(
+        db: &C,
+        patient_ids: &[Uuid],
+    ) -> StoreResult<Vec<ObservationSummary>> {
+        use observation_summary::{Column as S, Entity as Summary};
+        if patient_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Summary::find()
+            .filter(S::PatientId.is_in(patient_ids.iter().copied()))
+            .all(db)
+            .await?
+            .iter()
+            .map(summary_to_domain)
+            .collect()
+    }
+}

@@ -1,0 +1,547 @@
+//! Vital-sign use cases: chart a set (alone, in an all-or-nothing batch, or from a CSV import),
+//! correct one, read the chart and its insights. Every write scores the set, flags it, raises
+//! the alerts it calls for and refreshes the ward overview, in one transaction.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+use super::ServiceError;
+use super::access::{Actor, Permit, ReadVitalSigns, RecordVitalSigns};
+use super::audit::AuditLog;
+use super::error::BatchItemError;
+use crate::config::ClinicalRules;
+use crate::domain::FieldErrors;
+use crate::domain::alert::{
+    Alert, AlertContext, AlertKind, AlertStatus, Neutropenia, alerts_for, describe, to_open,
+};
+use crate::domain::audit::{AuditAction, AuditOutcome, NewAuditEvent, ResourceType};
+use crate::domain::lab::LabCode;
+use crate::domain::news2::{ClinicalRisk, News2Assessment};
+use crate::domain::observation::{ErrorReason, NewObservation, RecordStatus, VitalSignsRecord};
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::patient::{Patient, PatientStatus};
+use crate::domain::vitals::{Parameter, ParameterSummary, next_due, overdue};
+use crate::persistence::alerts::AlertRepository;
+use crate::persistence::audit::{AuditRepository, MAX_ROWS_PER_STATEMENT};
+use crate::persistence::lab_results::LabResultRepository;
+use crate::persistence::patients::PatientRepository;
+use crate::persistence::vital_signs::{VitalSignsFilter, VitalSignsRepository};
+use crate::persistence::{Database, Executor, StoreError};
+
+/// The most sets one batch request may chart.
+pub const MAX_BATCH_RECORDS: usize = 1000;
+
+/// How far back the fever rule looks: long enough for ESMO's two hours of sustained fever.
+const FEVER_LOOKBACK: Duration = Duration::hours(3);
+
+/// A set to chart for a patient.
+#[derive(Debug, Clone)]
+pub struct Charting {
+    pub patient_id: Uuid,
+    pub observation: NewObservation,
+}
+
+/// A charted set and the alerts it raised.
+#[derive(Debug, Clone)]
+pub struct Charted {
+    pub record: VitalSignsRecord,
+    pub alerts: Vec<Alert>,
+}
+
+/// Insights of a patient's chart over a window.
+#[derive(Debug, Clone)]
+pub struct ChartInsights {
+    pub patient_id: Uuid,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub parameters: Vec<ParameterSummary>,
+    pub latest_news2: Option<(DateTime<Utc>, News2Assessment)>,
+    pub news2_series: Vec<(DateTime<Utc>, Uuid, u8, ClinicalRisk)>,
+    pub records: usize,
+    pub flagged_records: usize,
+    pub next_due_at: Option<DateTime<Utc>>,
+    pub overdue: bool,
+}
+
+#[derive(Clone)]
+pub struct VitalSignsService {
+    db: Database,
+    audit: AuditLog,
+    rules: ClinicalRules,
+}
+
+fn record_event(actor: &Actor, action: AuditAction, kind: ResourceType, id: Uuid) -> NewAuditEvent {
+    actor.event(action, kind, Some(id.to_string()), AuditOutcome::Success)
+}
+
+/// What the registry knows about a patient's recent chart when new sets arrive.
+struct ChartContext {
+    /// Standing sets from the fever lookback before the earliest new set onwards: time, score,
+    /// temperature. Sorted by time.
+    recent: Vec<(DateTime<Utc>, u8, Option<f64>)>,
+    /// The score of the standing set just before that window.
+    score_before_window: Option<u8>,
+    latest_anc: Option<(DateTime<Utc>, f64)>,
+    unresolved: Vec<AlertKind>,
+}
+
+impl ChartContext {
+    async fn load<C: Executor>(
+        db: &C,
+        patient_id: Uuid,
+        earliest: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ServiceError> {
+        let window_start = earliest - FEVER_LOOKBACK;
+        let recent = VitalSignsRepository::since(db, patient_id, window_start)
+            .await?
+            .into_iter()
+            .map(|r| (r.recorded_at, r.news2.score, r.vitals.temperature_c()))
+            .collect();
+        Ok(Self {
+            recent,
+            score_before_window: VitalSignsRepository::score_before(db, patient_id, window_start)
+                .await?,
+            latest_anc: LabResultRepository::latest(db, patient_id, LabCode::Anc, now).await?,
+            unresolved: AlertRepository::unresolved_kinds(db, patient_id).await?,
+        })
+    }
+
+    /// The score of the standing set taken last before `at`.
+    fn previous_score(&self, at: DateTime<Utc>) -> Option<u8> {
+        self.recent
+            .iter()
+            .rev()
+            .find(|(t, _, _)| *t < at)
+            .map(|(_, s, _)| *s)
+            // Every set in `recent` is inside the window, so none before `at` there means the
+            // previous one is the last before the window.
+            .or(self.score_before_window)
+    }
+
+    fn is_latest(&self, at: DateTime<Utc>) -> bool {
+        self.recent.iter().all(|(t, _, _)| *t <= at)
+    }
+
+    fn temperatures(&self, at: DateTime<Utc>) -> Vec<(DateTime<Utc>, f64)> {
+        self.recent
+            .iter()
+            .filter(|(t, _, _)| *t >= at - FEVER_LOOKBACK && *t <= at)
+            .filter_map(|(t, _, temp)| temp.map(|c| (*t, c)))
+            .collect()
+    }
+
+    fn add(&mut self, record: &VitalSignsRecord) {
+        let entry = (
+            record.recorded_at,
+            record.news2.score,
+            record.vitals.temperature_c(),
+        );
+        let at = self.recent.partition_point(|(t, _, _)| *t <= entry.0);
+        self.recent.insert(at, entry);
+    }
+}
+
+impl VitalSignsService {
+    pub fn new(db: Database, audit: AuditLog, rules: ClinicalRules) -> Self {
+        Self { db, audit, rules }
+    }
+
+    /// Charts one set for the patient in the path.
+    pub async fn record(
+        &self,
+        permit: &Permit<RecordVitalSigns>,
+        charting: Charting,
+    ) -> Result<Charted, ServiceError> {
+        let mut charted = self
+            .record_all(permit.actor(), vec![charting])
+            .await
+            .map_err(|e| match e {
+                // A batch of one reports its only failure as the request's own.
+                ServiceError::BatchRefused(mut items) if items.len() == 1 => {
+                    let item = items.remove(0);
+                    match item.status {
+                        404 => ServiceError::NotFound("patient"),
+                        409 => ServiceError::Conflict(item.reason),
+                        _ => ServiceError::Invalid(item.errors),
+                    }
+                }
+                other => other,
+            })?;
+        Ok(charted.remove(0))
+    }
+
+    /// Charts every set or none: refused items are all reported.
+    pub async fn record_batch(
+        &self,
+        permit: &Permit<RecordVitalSigns>,
+        chartings: Vec<Charting>,
+    ) -> Result<Vec<Charted>, ServiceError> {
+        if chartings.is_empty() || chartings.len() > MAX_BATCH_RECORDS {
+            return Err(ServiceError::invalid(
+                "records",
+                &format!("must hold 1 to {MAX_BATCH_RECORDS} records"),
+            ));
+        }
+        self.record_all(permit.actor(), chartings).await
+    }
+
+    /// Corrects a standing set: the replacement is charted and the old set marked entered in
+    /// error, in one transaction. Without a replacement the set is only marked.
+    pub async fn correct(
+        &self,
+        permit: &Permit<RecordVitalSigns>,
+        id: Uuid,
+        reason: ErrorReason,
+        replacement: Option<NewObservation>,
+    ) -> Result<(VitalSignsRecord, Option<Charted>), ServiceError> {
+        let actor = permit.actor();
+        let now = Utc::now();
+        let txn = self.db.begin().await?;
+        let old = VitalSignsRepository::find(&txn, id)
+            .await?
+            .ok_or(ServiceError::NotFound("vital signs record"))?;
+        let patient = PatientRepository::lock(&txn, old.patient_id)
+            .await?
+            .ok_or(ServiceError::NotFound("vital signs record"))?;
+        match VitalSignsRepository::mark_entered_in_error(&txn, id, &reason, actor.user_id, now)
+            .await
+        {
+            Err(StoreError::VersionMismatch) => {
+                return Err(ServiceError::Conflict(
+                    "this record was already entered in error".to_owned(),
+                ));
+            }
+            other => other?,
+        }
+        let mut events = vec![{
+            let mut e = record_event(actor, AuditAction::Update, ResourceType::VitalSigns, id);
+            e.reason = Some("entered in error".to_owned());
+            e
+        }];
+        let charted = match replacement {
+            Some(observation) => {
+                let mut charted = chart_patients(
+                    &txn,
+                    actor,
+                    self.rules,
+                    vec![(0, &patient, observation)],
+                    Some(id),
+                    now,
+                    &mut events,
+                )
+                .await?;
+                Some(charted.remove(0).1)
+            }
+            None => {
+                VitalSignsRepository::refresh_summary(&txn, patient.id, now).await?;
+                None
+            }
+        };
+        append_events(&txn, &events).await?;
+        txn.commit().await?;
+        let old = VitalSignsRecord {
+            status: RecordStatus::EnteredInError {
+                reason,
+                by: actor.user_id,
+                at: now,
+            },
+            ..old
+        };
+        Ok((old, charted))
+    }
+
+    pub async fn get(
+        &self,
+        permit: &Permit<ReadVitalSigns>,
+        id: Uuid,
+    ) -> Result<VitalSignsRecord, ServiceError> {
+        let record = VitalSignsRepository::find(self.db.reader(), id)
+            .await?
+            .ok_or(ServiceError::NotFound("vital signs record"))?;
+        // A deleted patient's chart is gone from every read, as the patient is.
+        PatientRepository::find(self.db.reader(), record.patient_id)
+            .await?
+            .ok_or(ServiceError::NotFound("vital signs record"))?;
+        self.audit
+            .record(record_event(
+                permit.actor(),
+                AuditAction::Read,
+                ResourceType::VitalSigns,
+                id,
+            ))
+            .await?;
+        Ok(record)
+    }
+
+    pub async fn list(
+        &self,
+        permit: &Permit<ReadVitalSigns>,
+        patient_id: Uuid,
+        filter: &VitalSignsFilter,
+        page: PageRequest,
+    ) -> Result<Page<VitalSignsRecord>, ServiceError> {
+        PatientRepository::find(self.db.reader(), patient_id)
+            .await?
+            .ok_or(ServiceError::NotFound("patient"))?;
+        let result = VitalSignsRepository::list(self.db.reader(), patient_id, filter, page).await?;
+        self.audit
+            .record(record_event(
+                permit.actor(),
+                AuditAction::List,
+                ResourceType::VitalSigns,
+                patient_id,
+            ))
+            .await?;
+        Ok(result)
+    }
+
+    /// Per-parameter summaries, the NEWS2 series and when observations are next due.
+    pub async fn insights(
+        &self,
+        permit: &Permit<ReadVitalSigns>,
+        patient_id: Uuid,
+        window: Duration,
+    ) -> Result<ChartInsights, ServiceError> {
+        let now = Utc::now();
+        PatientRepository::find(self.db.reader(), patient_id)
+            .await?
+            .ok_or(ServiceError::NotFound("patient"))?;
+        let from = now - window;
+        let records = VitalSignsRepository::since(self.db.reader(), patient_id, from).await?;
+        // The due time comes from the latest set even when it is older than the window.
+        let latest = match records.last() {
+            Some(r) => Some(r.clone()),
+            None => VitalSignsRepository::latest(self.db.reader(), patient_id).await?,
+        };
+        let parameters = [
+            Parameter::RespiratoryRate,
+            Parameter::Spo2,
+            Parameter::SystolicBp,
+            Parameter::DiastolicBp,
+            Parameter::HeartRate,
+            Parameter::TemperatureC,
+            Parameter::PainScore,
+            Parameter::WeightKg,
+        ]
+        .into_iter()
+        .filter_map(|p| {
+            let series: Vec<(DateTime<Utc>, f64)> = records
+                .iter()
+                .filter_map(|r| r.vitals.value(p).map(|v| (r.recorded_at, v)))
+                .collect();
+            ParameterSummary::over(p, &series)
+        })
+        .collect();
+        let insights = ChartInsights {
+            patient_id,
+            from,
+            to: now,
+            parameters,
+            news2_series: records
+                .iter()
+                .map(|r| (r.recorded_at, r.id, r.news2.score, r.news2.risk))
+                .collect(),
+            records: records.len(),
+            flagged_records: records.iter().filter(|r| r.is_flagged()).count(),
+            next_due_at: latest
+                .as_ref()
+                .map(|r| next_due(r.recorded_at, &r.news2.monitoring)),
+            // No observations on record: the patient is due now.
+            overdue: latest
+                .as_ref()
+                .is_none_or(|r| overdue(r.recorded_at, &r.news2.monitoring, now)),
+            latest_news2: latest.map(|r| (r.recorded_at, r.news2)),
+        };
+        self.audit
+            .record(record_event(
+                permit.actor(),
+                AuditAction::Read,
+                ResourceType::VitalSigns,
+                patient_id,
+            ))
+            .await?;
+        Ok(insights)
+    }
+
+    /// Charts sets for possibly many patients in one transaction: `BatchRefused` listing every
+    /// refused item when any is, else every set with its alerts, in the order given.
+    pub(crate) async fn record_all(
+        &self,
+        actor: &Actor,
+        chartings: Vec<Charting>,
+    ) -> Result<Vec<Charted>, ServiceError> {
+        let now = Utc::now();
+        let txn = self.db.begin().await?;
+        let charted = chart_in(&txn, actor, self.rules, chartings, now).await?;
+        txn.commit().await?;
+        Ok(charted)
+    }
+}
+
+/// Charts `chartings` inside `txn`: checks every patient, then scores, alerts and stores.
+pub(crate) async fn chart_in<C: Executor>(
+    txn: &C,
+    actor: &Actor,
+    rules: ClinicalRules,
+    chartings: Vec<Charting>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Charted>, ServiceError> {
+    let mut ids: Vec<Uuid> = chartings.iter().map(|c| c.patient_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    // Lock in id order so two batches touching the same patients cannot deadlock.
+    let mut patients = HashMap::with_capacity(ids.len());
+    for id in ids {
+        if let Some(p) = PatientRepository::lock(txn, id).await? {
+            patients.insert(id, p);
+        }
+    }
+    let mut failures = Vec::new();
+    let mut items = Vec::with_capacity(chartings.len());
+    for (index, c) in chartings.into_iter().enumerate() {
+        match patients.get(&c.patient_id) {
+            None => failures.push(BatchItemError {
+                index,
+                status: 404,
+                reason: "patient not found".to_owned(),
+                errors: FieldErrors::default(),
+            }),
+            Some(p) if p.status != PatientStatus::Admitted => {
+                let mut errors = FieldErrors::default();
+                errors.push("patient_id", "the patient is not admitted");
+                failures.push(BatchItemError {
+                    index,
+                    status: 409,
+                    reason: "vital signs are charted for admitted patients only".to_owned(),
+                    errors,
+                });
+            }
+            Some(p) => items.push((index, p, c.observation)),
+        }
+    }
+    if !failures.is_empty() {
+        return Err(ServiceError::BatchRefused(failures));
+    }
+    let mut events = Vec::with_capacity(items.len() + 1);
+    let charted = chart_patients(txn, actor, rules, items, None, now, &mut events).await?;
+    append_events(txn, &events).await?;
+    Ok(charted.into_iter().map(|(_, c)| c).collect())
+}
+
+/// Scores, alerts and stores checked sets; returns them by their input index.
+async fn chart_patients<C: Executor>(
+    txn: &C,
+    actor: &Actor,
+    rules: ClinicalRules,
+    items: Vec<(usize, &Patient, NewObservation)>,
+    replaces: Option<Uuid>,
+    now: DateTime<Utc>,
+    events: &mut Vec<NewAuditEvent>,
+) -> Result<Vec<(usize, Charted)>, ServiceError> {
+    // Per patient, in time order, so each set is judged against the ones before it.
+    let mut by_patient: BTreeMap<Uuid, Vec<(usize, &Patient, NewObservation)>> = BTreeMap::new();
+    for item in items {
+        by_patient.entry(item.1.id).or_default().push(item);
+    }
+    let mut out = Vec::new();
+    let mut records = Vec::new();
+    let mut new_alerts = Vec::new();
+    for (patient_id, mut sets) in by_patient {
+        sets.sort_by_key(|(index, _, o)| (o.recorded_at, *index));
+        let earliest = sets[0].2.recorded_at;
+        let mut context = ChartContext::load(txn, patient_id, earliest, now).await?;
+        for (index, patient, observation) in sets {
+            let record = VitalSignsRecord::score(
+                Uuid::now_v7(),
+                patient_id,
+                actor.user_id,
+                observation,
+                patient.clinical.spo2_scale,
+                replaces,
+                now,
+            );
+            let mut alerts = Vec::new();
+            // Alerts describe the patient now: a set entered late, behind a newer one, is
+            // scored and flagged but raises none.
+            if context.is_latest(record.recorded_at) {
+                let previous_score = context.previous_score(record.recorded_at);
+                context.add(&record);
+                let temperatures = context.temperatures(record.recorded_at);
+                let neutrophils = Neutropenia::assess(
+                    context.latest_anc,
+                    patient.clinical.last_systemic_therapy_on,
+                    now.date_naive(),
+                    rules.systemic_therapy_window_days,
+                );
+                let ctx = AlertContext {
+                    assessment: &record.news2,
+                    previous_score,
+                    vitals: &record.vitals,
+                    temperatures: &temperatures,
+                    neutrophils,
+                    fever_definition: rules.fever_definition,
+                };
+                for kind in to_open(&alerts_for(&ctx), &context.unresolved) {
+                    context.unresolved.push(kind);
+                    alerts.push(Alert {
+                        id: Uuid::now_v7(),
+                        patient_id,
+                        kind,
+                        severity: kind.severity(),
+                        status: AlertStatus::Open,
+                        detail: describe(kind, &ctx),
+                        vital_signs_id: Some(record.id),
+                        raised_at: now,
+                        acknowledged: None,
+                        resolved: None,
+                        version: 1,
+                    });
+                }
+            } else {
+                context.add(&record);
+            }
+            events.push(record_event(
+                actor,
+                AuditAction::Create,
+                ResourceType::VitalSigns,
+                record.id,
+            ));
+            for alert in &alerts {
+                events.push(record_event(
+                    actor,
+                    AuditAction::Create,
+                    ResourceType::Alert,
+                    alert.id,
+                ));
+            }
+            new_alerts.extend(alerts.iter().cloned());
+            records.push(record.clone());
+            out.push((index, Charted { record, alerts }));
+        }
+    }
+    VitalSignsRepository::insert_many(txn, &records).await?;
+    for alert in &new_alerts {
+        AlertRepository::insert(txn, alert).await?;
+    }
+    let mut patients: Vec<Uuid> = records.iter().map(|r| r.patient_id).collect();
+    patients.dedup();
+    for patient_id in patients {
+        VitalSignsRepository::refresh_summary(txn, patient_id, now).await?;
+    }
+    out.sort_by_key(|(index, _)| *index);
+    Ok(out)
+}
+
+/// Appends audit events inside the caller's transaction, so they commit with the change.
+pub(crate) async fn append_events<C: Executor>(
+    txn: &C,
+    events: &[NewAuditEvent],
+) -> Result<(), ServiceError> {
+    for chunk in events.chunks(MAX_ROWS_PER_STATEMENT) {
+        AuditRepository::append_many(txn, chunk).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,534 @@
+//! Vital signs through the API: charting with NEWS2, flags and alerts, refusal of impossible
+//! values with nothing stored, roles, corrections, batches, insights and the ward overview.
+
+use axum::http::StatusCode;
+use oncology_registry::domain::user::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, patient_body};
+
+/// A healthy adult: NEWS2 0, nothing flagged.
+pub fn normal_set() -> Value {
+    json!({
+        "heart_rate": 72, "systolic_bp": 122, "diastolic_bp": 78, "respiratory_rate": 16,
+        "temperature_c": 36.8, "spo2": 98, "on_oxygen": false, "consciousness": "alert"
+    })
+}
+
+/// A deteriorating patient: RR 26 (3), SpO2 90 (3), oxygen (2), systolic 88 (3), pulse 135
+/// (3), voice (3), 39.5 °C (2) = 19, high risk.
+pub fn sick_set() -> Value {
+    json!({
+        "heart_rate": 135, "systolic_bp": 88, "diastolic_bp": 50, "respiratory_rate": 26,
+        "temperature_c": 39.5, "spo2": 90, "on_oxygen": true, "consciousness": "voice"
+    })
+}
+
+pub async fn admitted_patient(app: &TestApp, token: &str) -> String {
+    app.create_patient(token, patient_body()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub async fn chart(app: &TestApp, token: &str, patient: &str, set: Value) -> Value {
+    let r = app
+        .post(&format!("/api/v1/patients/{patient}/vital-signs"))
+        .bearer(token)
+        .json(set)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body
+}
+
+#[tokio::test]
+async fn a_normal_set_scores_zero_and_raises_nothing() {
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let patient = admitted_patient(&app, &nurse).await;
+
+    let r = app
+        .post(&format!("/api/v1/patients/{patient}/vital-signs"))
+        .bearer(&nurse)
+        .json(normal_set())
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap();
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/api/v1/vital-signs/{id}").as_str())
+    );
+    let news2 = &r.body["news2"];
+    assert_eq!(news2["score"], 0);
+    assert_eq!(news2["risk"], "low");
+    assert_eq!(news2["complete"], true);
+    assert_eq!(news2["missing"], json!([]));
+    assert_eq!(news2["spo2_scale"], 1);
+    assert_eq!(news2["monitoring"]["frequency"], "twelve_hourly");
+    assert_eq!(news2["monitoring"]["interval_minutes"], 720);
+    assert_eq!(news2["parameters"].as_array().unwrap().len(), 7);
+    assert_eq!(r.body["flags"], json!([]));
+    assert_eq!(r.body["alerts"], json!([]));
+    assert_eq!(r.body["status"], "final");
+    assert_eq!(r.body["observations"]["heart_rate"], 72.0);
+
+    // Read back.
+    let r = app
+        .get(&format!("/api/v1/vital-signs/{id}"))
+        .bearer(&nurse)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["news2"]["score"], 0);
+    assert!(r.body.get("alerts").is_none());
+}
+
+#[tokio::test]
+async fn a_deteriorating_patient_is_scored_flagged_and_alerted_once() {
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let patient = admitted_patient(&app, &nurse).await;
+    chart(&app, &nurse, &patient, normal_set()).await;
+
+    let body = chart(&app, &nurse, &patient, sick_set()).await;
+    assert_eq!(body["news2"]["score"], 19);
+    assert_eq!(body["news2"]["risk"], "high");
+    assert_eq!(body["news2"]["any_single_red"], true);
+    assert_eq!(body["news2"]["monitoring"]["frequency"], "continuous");
+    let flags: Vec<(String, String)> = body["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["parameter"].as_str().unwrap().to_owned(),
+                f["level"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        flags.contains(&("heart_rate".into(), "critical_high".into())),
+        "{flags:?}"
+    );
+    assert!(
+        flags.contains(&("systolic_bp".into(), "critical_low".into())),
+        "{flags:?}"
+    );
+    let hr_flag = body["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["parameter"] == "heart_rate")
+        .unwrap();
+    assert_eq!(hr_flag["range"], json!({"low": 60.0, "high": 100.0}));
+
+    let mut kinds: Vec<&str> = body["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["news2_high", "news2_rise", "qsofa"]);
+    let high = body["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "news2_high")
+        .unwrap();
+    assert_eq!(high["severity"], "critical");
+    assert_eq!(high["status"], "open");
+
+    // The same state again raises nothing new: those alerts are still open.
+    let again = chart(&app, &nurse, &patient, sick_set()).await;
+    assert_eq!(again["alerts"], json!([]));
+    assert_eq!(app.count("SELECT COUNT(*) FROM alert").await, 3);
+}
+
+#[tokio::test]
+async fn impossible_values_are_refused_naming_each_field_and_nothing_is_stored() {
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let patient = admitted_patient(&app, &nurse).await;
+    let r = app
+        .post(&format!("/api/v1/patients/{patient}/vital-signs"))
+        .bearer(&nurse)
+        .json(json!({
+            "heart_rate": 350, "spo2": 101, "temperature_c": 101.3,
+            "systolic_bp": 80, "diastolic_bp": 90, "consciousness": "sleepy"
+        }))
+        .send()
+        .await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    let mut fields = r.error_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "consciousness",
+            "diastolic_bp",
+            "heart_rate",
+            "spo2",
+            "temperature_c"
+        ]
+    );
+    let detail = r.body.to_string();
+    assert!(detail.contains("Fahrenheit"), "{detail}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM vital_signs").await, 0);
+
+    // An empty set, a set in the future, and an unknown field.
+    for body in [
+        json!({}),
+        json!({"heart_rate": 80, "recorded_at": "2999-01-01T00:00:00Z"}),
+        json!({"heart_rate": 80, "heartrate": 80}),
+    ] {
+        let r = app
+            .post(&format!("/api/v1/patients/{patient}/vital-signs"))
+            .bearer(&nurse)
+            .json(body.clone())
+            .send()
+            .await;
+        assert!(
+            r.status == StatusCode::UNPROCESSABLE_ENTITY || r.status == StatusCode::BAD_REQUEST,
+            "{body}: {} {}",
+            r.status,
+            r.body
+        );
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM vital_signs").await, 0);
+}
+
+#[tokio::test]
+async fn only_nurses_and_physicians_chart_and_read_and_only_for_admitted_patients() {
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let physician = app.token(Role::Physician).await;
+    let technician = app.token(Role::Technician).await;
+    let admin = app.token(Role::Admin).await;
+    let patient = admitted_patient(&app, &nurse).await;
+    let path = format!("/api/v1/patients/{patient}/vital-signs");
+
+    chart(&app, &physician, &patient, normal_set()).await;
+    for token in [&technician, &admin] {
+        let r = app
+            .post(&path)
+            .bearer(token)
+            .json(normal_set())
+            .send()
+            .await;
+        r.problem(StatusCode::FORBIDDEN);
+        let r = app.get(&path).bearer(token).send().await;
+        r.problem(StatusCode::FORBIDDEN);
+    }
+    let r = app.post(&path).json(normal_set()).send().await;
+    r.problem(StatusCode::UNAUTHORIZED);
+
+    // Unknown patient: 404; discharged patient: 409.
+    let r = app
+        .post(&format!(
+            "/api/v1/patients/{}/vital-signs",
+            uuid::Uuid::now_v7()
+        ))
+        .bearer(&nurse)
+        .json(normal_set())
+        .send()
+        .await;
+    r.problem(StatusCode::NOT_FOUND);
+    let r = app
+        .patch(&format!("/api/v1/patients/{patient}"))
+        .bearer(&nurse)
+        .header("if-match", "*")
+        .json(json!({"status": "discharged"}))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .post(&path)
+        .bearer(&nurse)
+        .json(normal_set())
+        .send()
+        .await;
+    r.problem(StatusCode::CONFLICT);
+    assert_eq!(app.count("SELECT COUNT(*) FROM vital_signs").await, 1);
+}
+
+#[tokio::test]
+async fn the_chart_lists_newest_first_with_filters_and_cursor() {
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let patient = admitted_patient(&app, &nurse).await;
+    let times = [
+        "2026-11-20T08:00:00Z",
+        "2026-11-20T12:00:00Z",
+        "2026-11-20T16:00:00Z",
+        "2026-11-20T20:00:00Z",
+    ];
+    for (i, at) in times.iter().enumerate() {
+        let mut set = if i == 2 { sick_set() } else { normal_set() };
+        set["recorded_at"] = json!(at);
+        chart(&app, &nurse, &patient, set).await;
+    }
+    let path = format!("/api/v1/patients/{patient}/vital-signs");
+    let r = app
+        .get(&format!("{path}?limit=3"))
+        .bearer(&nurse)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let got: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["recorded_at"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "2026-11-20T20:00:00Z",
+            "2026-11-20T16:00:00Z",
+            "2026-11-20T12:00:00Z"
+        ]
+    );
+    let cursor = r.body["next_cursor"].as_str().unwrap().to_owned();
+    let r = app
+        .get(&format!("{path}?limit=3&cursor={cursor}"))
+        .bearer(&nurse)
+        .send()
+        .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(r.body["items"][0]["recorded_at"], "2026-11-20T08:00:00Z");
+    assert!(r.body["next_cursor"].is_null());
+
+    let r = app
+        .get(&format!("{path}?flagged=true"))
+        .bearer(&nurse)
+        .send()
+        .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(r.body["items"][0]["news2"]["score"], 19);
+
+    let r = app
+        .get(&format!(
+            "{path}?from=2026-11-20T10:00:00Z&to=2026-11-20T17:00:00Z"
+        ))
+        .bearer(&nurse)
+        .send()
+        .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
+
+    let r = app
+        .get(&format!("{path}?cursor=nonsense"))
+        .bearer(&nurse)
+        .send()
+        .await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_correction_enters_the_old_set_in_error_and_charts_the_new_one() {
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let patient = admitted_patient(&app, &nurse).await;
+    let wrong = chart(&app, &nurse, &patient, sick_set()).await;
+    let wrong_id = wrong["id"].as_str().unwrap();
+
+    let r = app
+        .post(&format!("/api/v1/vital-signs/{wrong_id}/correction"))
+        .bearer(&nurse)
+        .json(json!({"reason": "charted on the wrong patient", "replacement": normal_set()}))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["entered_in_error"]["status"], "entered_in_error");
+    assert_eq!(
+        r.body["entered_in_error"]["error_reason"],
+        "charted on the wrong patient"
+    );
+    assert_eq!(r.body["replacement"]["replaces"], wrong_id);
+    assert_eq!(r.body["replacement"]["news2"]["score"], 0);
+
+    // The wrong set stays on the chart, marked, and is hidden from the default list.
+    let r = app
+        .get(&format!("/api/v1/vital-signs/{wrong_id}"))
+        .bearer(&nurse)
+        .send()
+        .await;
+    assert_eq!(r.body["status"], "entered_in_error");
+    let list = format!("/api/v1/patients/{patient}/vital-signs");
+    let r = app.get(&list).bearer(&nurse).send().await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
+    let r = app
+        .get(&format!("{list}?include_entered_in_error=true"))
+        .bearer(&nurse)
+        .send()
+        .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
+
+    // Twice is a conflict; a reason is required.
+    let r = app
+        .post(&format!("/api/v1/vital-signs/{wrong_id}/correction"))
+        .bearer(&nurse)
+        .json(json!({"reason": "again"}))
+        .send()
+        .await;
+    r.problem(StatusCode::CONFLICT);
+    let r = app
+        .post(&format!("/api/v1/vital-signs/{wrong_id}/correction"))
+        .bearer(&nurse)
+        .json(json!({"reason": ""}))
+        .send()
+        .await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.count("SELECT COUNT(*) FROM vital_signs").await, 2);
+}
+
+#[tokio::test]
+async fn a_batch_is_all_or_nothing_and_lists_every_refused_set() {
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let a = admitted_patient(&app, &nurse).await;
+    let b = admitted_patient(&app, &nurse).await;
+    let item = |patient: &str, set: Value| {
+        let mut set = set;
+        set["patient_id"] = json!(patient);
+        set
+    };
+
+    let r = app
+        .post("/api/v1/vital-signs/batch")
+        .bearer(&nurse)
+        .json(json!({"records": [
+            item(&a, normal_set()),
+            item(&b, json!({"heart_rate": 400})),
+            item(&a, sick_set()),
+            item(&b, json!({"spo2": 120})),
+        ]}))
+        .send()
+        .await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    let failures = r.body["failures"].as_array().unwrap();
+    let indexes: Vec<u64> = failures
+        .iter()
+        .map(|f| f["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indexes, [1, 3]);
+    assert_eq!(app.count("SELECT COUNT(*) FROM vital_signs").await, 0);
+
+    // An unknown patient refuses the batch too.
+    let r = app
+        .post("/api/v1/vital-signs/batch")
+        .bearer(&nurse)
+        .json(json!({"records": [
+            item(&a, normal_set()),
+            item(&uuid::Uuid::now_v7().to_string(), normal_set()),
+        ]}))
+        .send()
+        .await;
+    r.problem(StatusCode::NOT_FOUND);
+    assert_eq!(app.count("SELECT COUNT(*) FROM vital_signs").await, 0);
+
+    let r = app
+        .post("/api/v1/vital-signs/batch")
+        .bearer(&nurse)
+        .json(json!({"records": [
+            item(&a, normal_set()),
+            item(&b, normal_set()),
+            item(&a, sick_set()),
+        ]}))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let records = r.body["records"].as_array().unwrap();
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[2]["news2"]["score"], 19);
+    assert_eq!(app.count("SELECT COUNT(*) FROM vital_signs").await, 3);
+
+    let r = app
+        .post("/api/v1/vital-signs/batch")
+        .bearer(&nurse)
+        .json(json!({"records": []}))
+        .send()
+        .await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn spo2_scale_two_is_a_physician_setting_and_changes_the_score() {
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let physician = app.token(Role::Physician).await;
+    let patient = admitted_patient(&app, &nurse).await;
+    let path = format!("/api/v1/patients/{patient}/clinical-settings");
+
+    let r = app
+        .patch(&path)
+        .bearer(&nurse)
+        .header("if-match", "*")
+        .json(json!({"spo2_scale": 2}))
+        .send()
+        .await;
+    r.problem(StatusCode::FORBIDDEN);
+    let r = app
+        .patch(&path)
+        .bearer(&physician)
+        .json(json!({"spo2_scale": 2}))
+        .send()
+        .await;
+    r.problem(StatusCode::PRECONDITION_REQUIRED);
+    let r = app
+        .patch(&path)
+        .bearer(&physician)
+        .header("if-match", "*")
+        .json(json!({"spo2_scale": 3}))
+        .send()
+        .await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+
+    // SpO2 90% on air: 3 points on Scale 1, 0 on Scale 2.
+    let set = json!({"spo2": 90, "on_oxygen": false});
+    let before = chart(&app, &nurse, &patient, set.clone()).await;
+    let spo2_points = |body: &Value| {
+        body["news2"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["parameter"] == "spo2")
+            .unwrap()["points"]
+            .clone()
+    };
+    assert_eq!(spo2_points(&before), 3);
+    assert_eq!(before["news2"]["complete"], false);
+
+    let r = app
+        .patch(&path)
+        .bearer(&physician)
+        .header("if-match", "\"1\"")
+        .json(json!({"spo2_scale": 2, "last_systemic_therapy_on": "2026-11-01"}))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["spo2_scale"], 2);
+    assert_eq!(r.body["last_systemic_therapy_on"], "2026-11-01");
+    assert_eq!(r.header("etag"), Some("\"2\""));
+
+    let after = chart(&app, &nurse, &patient, set).await;
+    assert_eq!(spo2_points(&after), 0);
+    assert_eq!(after["news2"]["spo2_scale"], 2);
+    // The earlier set keeps the scale it was scored on.
+    let r = app
+        .get(&format!(
+            "/api/v1/vital-signs/{}",
+            before["id"].as_str().unwrap()
+        ))
+        .bearer(&nurse)
+        .send()
+        .await;
+    assert_eq!(spo2_points(&r.body), 3);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_event WHERE reason LIKE 'clinical settings%'")
+            .await,
+        1
+    );
+}
