@@ -44,6 +44,8 @@ pub struct App {
     pub services: Services,
     /// Reverse proxies whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The largest CSV import accepted.
+    pub import_max_bytes: usize,
 }
 
 impl Deref for AppState {
@@ -119,6 +121,7 @@ impl AppState {
             db,
             services,
             trusted_proxies: settings.trusted_proxies.clone(),
+            import_max_bytes: settings.import_max_bytes,
         }))
     }
 }

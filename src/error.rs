@@ -105,6 +105,12 @@ impl ApiError {
         }))
     }
 
+    /// The same problem with a more precise detail.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.0.detail = detail.into();
+        self
+    }
+
     pub fn validation(errors: FieldErrors) -> Self {
         let mut e = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -361,6 +361,149 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_vital_signs))
         .routes(routes!(correct_vital_signs))
         .routes(routes!(batch_vital_signs))
+        .routes(routes!(import_vital_signs))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// Check every line and report, but store nothing.
+    #[serde(default)]
+    dry_run: Option<bool>,
+}
+
+/// One refused line of an import.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefusedLineDto {
+    /// 1-based line in the file (the header is line 1).
+    pub line: u64,
+    pub mrn: Option<String>,
+    pub reason: String,
+    pub errors: Vec<crate::error::FieldProblem>,
+}
+
+/// What an import did, or for a dry run would do.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"dry_run": false, "rows": 3, "accepted": 2, "alerts_raised": 1,
+    "refused": [{"line": 3, "mrn": "MRN-9", "reason": "no patient has this MRN",
+                 "errors": [{"field": "mrn", "message": "no patient has this MRN"}]}]}))]
+pub struct ImportReportResponse {
+    pub dry_run: bool,
+    /// Data lines read (the header excluded).
+    pub rows: u64,
+    /// Sets charted (or that would be, for a dry run).
+    pub accepted: u64,
+    /// Every line not charted, with its reason.
+    pub refused: Vec<RefusedLineDto>,
+    pub alerts_raised: u64,
+}
+
+/// Imports sets of observations from a CSV file (nurses, physicians).
+///
+/// The body is the file itself (`text/csv`), with a header row naming any of the columns
+/// `mrn` (required), `recorded_at` (RFC 3339), `heart_rate`, `systolic_bp`, `diastolic_bp`,
+/// `respiratory_rate`, `temperature_c`, `spo2`, `on_oxygen` (true/false), `consciousness`,
+/// `pain_score`, `weight_kg`, `note`. Each line is checked like a single set; lines that
+/// cannot be charted (invalid values, unknown MRN, patient not admitted) are reported with
+/// their line number and reason, and every other line is charted, scored and alerted on, all
+/// in one transaction. With `dry_run=true` nothing is stored. The file is spooled to disk and
+/// read in chunks, so its size, not the server's memory, is the limit (`IMPORT_MAX_BYTES`).
+#[utoipa::path(post, path = "/vital-signs/import", tag = "vital-signs", security(("bearer" = [])),
+    params(ImportQuery),
+    request_body(content = String, content_type = "text/csv",
+        example = "mrn,recorded_at,heart_rate,respiratory_rate,spo2,on_oxygen,systolic_bp,temperature_c,consciousness\nMRN-004211,2026-11-24T08:00:00Z,88,16,97,false,124,36.8,alert\n"),
+    responses(
+        (status = 200, description = "Dry run, or nothing charted: the report", body = ImportReportResponse),
+        (status = 201, description = "Sets charted: the report", body = ImportReportResponse),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not chart vital signs", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "File larger than IMPORT_MAX_BYTES", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not text/csv", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a CSV file with known columns; nothing charted", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn import_vital_signs(
+    State(state): State<AppState>,
+    Authorized(permit): Authorized<RecordVitalSigns>,
+    Query(q): Query<ImportQuery>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let csv_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("text/csv"));
+    if !csv_type {
+        return Err(ApiError::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            .with_detail("send the file as text/csv"));
+    }
+    let file = spool(request.into_body(), state.import_max_bytes).await?;
+    let dry_run = q.dry_run.unwrap_or(false);
+    let report = state
+        .services
+        .vital_signs
+        .import_csv(&permit, std::io::BufReader::new(file), dry_run)
+        .await?;
+    let status = if !dry_run && report.accepted > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(ImportReportResponse {
+            dry_run: report.dry_run,
+            rows: report.rows,
+            accepted: report.accepted,
+            alerts_raised: report.alerts_raised,
+            refused: report
+                .refused
+                .into_iter()
+                .map(|r| RefusedLineDto {
+                    line: r.line,
+                    mrn: r.mrn,
+                    reason: r.reason,
+                    errors: r
+                        .errors
+                        .into_iter()
+                        .map(|e| crate::error::FieldProblem {
+                            field: e.field,
+                            message: e.message,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }),
+    )
+        .into_response())
+}
+
+/// Writes the body to an anonymous temporary file (removed when closed), refusing it with 413
+/// once it passes `limit`, and returns the file rewound to its start.
+async fn spool(body: axum::body::Body, limit: usize) -> Result<std::fs::File, ApiError> {
+    use futures::StreamExt as _;
+    use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
+    let internal = |e: std::io::Error| ApiError::internal(format!("spooling an import: {e}"));
+    let file = tempfile::tempfile().map_err(internal)?;
+    let mut out = tokio::fs::File::from_std(file);
+    let mut stream = body.into_data_stream();
+    let mut written = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
+        written += chunk.len();
+        if written > limit {
+            return Err(
+                ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE).with_detail(format!(
+                    "the file exceeds the import limit of {limit} bytes"
+                )),
+            );
+        }
+        out.write_all(&chunk).await.map_err(internal)?;
+    }
+    out.flush().await.map_err(internal)?;
+    out.rewind().await.map_err(internal)?;
+    Ok(out.into_std().await)
 }
 
 /// Charts a set of observations (nurses, physicians) for an admitted patient.

@@ -12,6 +12,7 @@ pub mod patients;
 pub mod tokens;
 pub mod users;
 pub mod vital_signs;
+pub mod vital_signs_import;
 pub mod wards;
 
 pub use access::{Actor, Permit, RequestContext};

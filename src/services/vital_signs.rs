@@ -149,6 +149,14 @@ impl VitalSignsService {
         Self { db, audit, rules }
     }
 
+    pub(crate) fn db(&self) -> &Database {
+        &self.db
+    }
+
+    pub(crate) fn rules(&self) -> ClinicalRules {
+        self.rules
+    }
+
     /// Charts one set for the patient in the path.
     pub async fn record(
         &self,

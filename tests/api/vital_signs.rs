@@ -532,3 +532,140 @@ async fn spo2_scale_two_is_a_physician_setting_and_changes_the_score() {
         1
     );
 }
+
+async fn mrn_of(app: &TestApp, token: &str, patient: &str) -> String {
+    let r = app
+        .get(&format!("/api/v1/patients/{patient}"))
+        .bearer(token)
+        .send()
+        .await;
+    r.body["mrn"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_csv_import_charts_good_lines_and_reports_every_refused_line() {
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let a = admitted_patient(&app, &nurse).await;
+    let mrn = mrn_of(&app, &nurse, &a).await;
+    let csv = format!(
+        "mrn,recorded_at,heart_rate,respiratory_rate,spo2,on_oxygen,systolic_bp,temperature_c,consciousness,note\n\
+         {mrn},2026-11-20T08:00:00Z,72,16,98,false,122,36.8,alert,\n\
+         {mrn},2026-11-20T12:00:00Z,400,16,98,false,122,36.8,alert,\n\
+         MRN-NOBODY,2026-11-20T12:00:00Z,72,16,98,false,122,36.8,alert,\n\
+         {mrn},2026-11-20T16:00:00Z,135,26,90,true,88,39.5,voice,\"sick, very\"\n\
+         {mrn},not-a-time,fast,16,98,maybe,122,36.8,alert,\n"
+    );
+
+    // A dry run reports and stores nothing.
+    let r = app
+        .post("/api/v1/vital-signs/import?dry_run=true")
+        .bearer(&nurse)
+        .raw("text/csv", csv.clone())
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["dry_run"], true);
+    assert_eq!(r.body["rows"], 5);
+    assert_eq!(r.body["accepted"], 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM vital_signs").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM alert").await, 0);
+
+    let r = app
+        .post("/api/v1/vital-signs/import")
+        .bearer(&nurse)
+        .raw("text/csv; charset=utf-8", csv)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["accepted"], 2);
+    let refused = r.body["refused"].as_array().unwrap();
+    let lines: Vec<u64> = refused
+        .iter()
+        .map(|l| l["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [3, 4, 6]);
+    assert_eq!(refused[0]["errors"][0]["field"], "heart_rate");
+    assert_eq!(refused[1]["reason"], "no patient has this MRN");
+    let mut bad: Vec<&str> = refused[2]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    bad.sort_unstable();
+    assert_eq!(bad, ["heart_rate", "on_oxygen", "recorded_at"]);
+    assert!(r.body["alerts_raised"].as_u64().unwrap() >= 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM vital_signs").await, 2);
+
+    let chart = app
+        .get(&format!("/api/v1/patients/{a}/vital-signs"))
+        .bearer(&nurse)
+        .send()
+        .await;
+    assert_eq!(chart.body["items"][0]["note"], "sick, very");
+    assert_eq!(chart.body["items"][0]["news2"]["score"], 19);
+}
+
+#[tokio::test]
+async fn a_csv_file_that_is_not_what_the_registry_reads_is_refused_whole() {
+    let app = TestApp::spawn_with(|s| s.import_max_bytes = 200).await;
+    let nurse = app.token(Role::Nurse).await;
+    let technician = app.token(Role::Technician).await;
+    let a = admitted_patient(&app, &nurse).await;
+    let mrn = mrn_of(&app, &nurse, &a).await;
+    let cases = [
+        (
+            "text/csv",
+            "mrn,pulse\nX,80\n".to_owned(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "text/csv",
+            "heart_rate\n80\n".to_owned(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "text/csv",
+            "mrn,heart_rate\n".to_owned(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "text/csv",
+            format!("mrn,heart_rate\n{mrn},80,extra\n"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "application/json",
+            format!("mrn,heart_rate\n{mrn},80\n"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "text/csv",
+            format!("mrn,heart_rate\n{}", format!("{mrn},80\n").repeat(20)),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ];
+    for (content_type, body, status) in cases {
+        let r = app
+            .post("/api/v1/vital-signs/import")
+            .bearer(&nurse)
+            .raw(content_type, body.clone())
+            .send()
+            .await;
+        assert_eq!(r.status, status, "{body}: {}", r.body);
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/problem+json"),
+            "{body}"
+        );
+    }
+    let r = app
+        .post("/api/v1/vital-signs/import")
+        .bearer(&technician)
+        .raw("text/csv", format!("mrn,heart_rate\n{mrn},80\n"))
+        .send()
+        .await;
+    r.problem(StatusCode::FORBIDDEN);
+    assert_eq!(app.count("SELECT COUNT(*) FROM vital_signs").await, 0);
+}

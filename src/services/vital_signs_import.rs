@@ -1,0 +1,332 @@
+//! CSV import of vital signs: a file of sets for many patients (by MRN), read row by row in
+//! chunks so a file of any size never sits in memory, charted in one transaction (or rolled back
+//! for a dry run), with a report of every accepted and refused line.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use chrono::{DateTime, Utc};
+
+use super::ServiceError;
+use super::access::{Permit, RecordVitalSigns};
+use super::vital_signs::{Charting, VitalSignsService, chart_in};
+use crate::domain::observation::NewObservation;
+use crate::domain::patient::PatientStatus;
+use crate::domain::vitals::{RawVitalSigns, VitalSigns};
+use crate::domain::{FieldError, FieldErrors};
+use crate::persistence::patients::PatientRepository;
+
+/// Rows parsed, checked and charted together: big enough to amortise the per-patient context
+/// reads, small enough to keep memory flat.
+const CHUNK_ROWS: usize = 2000;
+
+/// The columns a file may have; `mrn` is required, the others optional and in any order.
+pub const COLUMNS: [&str; 13] = [
+    "mrn",
+    "recorded_at",
+    "heart_rate",
+    "systolic_bp",
+    "diastolic_bp",
+    "respiratory_rate",
+    "temperature_c",
+    "spo2",
+    "on_oxygen",
+    "consciousness",
+    "pain_score",
+    "weight_kg",
+    "note",
+];
+
+/// One refused line of the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefusedLine {
+    pub line: u64,
+    pub mrn: Option<String>,
+    pub reason: String,
+    pub errors: Vec<FieldError>,
+}
+
+/// What an import did (or, for a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    pub rows: u64,
+    pub accepted: u64,
+    pub refused: Vec<RefusedLine>,
+    pub alerts_raised: u64,
+}
+
+/// Why a whole file is refused (nothing imported).
+fn file_error(message: impl Into<String>) -> ServiceError {
+    ServiceError::invalid("file", &message.into())
+}
+
+struct Columns {
+    index: HashMap<&'static str, usize>,
+}
+
+impl Columns {
+    fn parse(header: &csv::StringRecord) -> Result<Self, ServiceError> {
+        let mut index = HashMap::new();
+        for (i, name) in header.iter().enumerate() {
+            let name = name.trim().trim_start_matches('\u{feff}');
+            let known = COLUMNS.iter().find(|c| **c == name).ok_or_else(|| {
+                file_error(format!(
+                    "line 1: unknown column '{name}'; columns are {}",
+                    COLUMNS.join(", ")
+                ))
+            })?;
+            if index.insert(*known, i).is_some() {
+                return Err(file_error(format!("line 1: column '{name}' appears twice")));
+            }
+        }
+        if !index.contains_key("mrn") {
+            return Err(file_error("line 1: the header must name an 'mrn' column"));
+        }
+        Ok(Self { index })
+    }
+
+    fn get<'r>(&self, row: &'r csv::StringRecord, name: &str) -> Option<&'r str> {
+        self.index
+            .get(name)
+            .and_then(|i| row.get(*i))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// A parsed line: the MRN and the set, or the line's errors.
+fn parse_row(
+    columns: &Columns,
+    row: &csv::StringRecord,
+    now: DateTime<Utc>,
+) -> Result<(String, NewObservation), (Option<String>, FieldErrors)> {
+    let mut e = FieldErrors::default();
+    let mrn = columns.get(row, "mrn").map(str::to_owned);
+    if mrn.is_none() {
+        e.push("mrn", "is required");
+    }
+    let mut number = |field: &str| -> Option<f64> {
+        let v = columns.get(row, field)?;
+        e.check(
+            field,
+            v.parse::<f64>()
+                .map_err(|_| format!("'{v}' is not a number")),
+        )
+    };
+    let raw = RawVitalSigns {
+        heart_rate: number("heart_rate"),
+        systolic_bp: number("systolic_bp"),
+        diastolic_bp: number("diastolic_bp"),
+        respiratory_rate: number("respiratory_rate"),
+        temperature_c: number("temperature_c"),
+        spo2: number("spo2"),
+        pain_score: number("pain_score"),
+        weight_kg: number("weight_kg"),
+        on_oxygen: None,
+        consciousness: columns.get(row, "consciousness").map(str::to_owned),
+    };
+    let on_oxygen = columns.get(row, "on_oxygen").and_then(|v| {
+        e.check(
+            "on_oxygen",
+            match v.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "y" | "1" => Ok(true),
+                "false" | "no" | "n" | "0" => Ok(false),
+                _ => Err(format!("'{v}' is not true or false")),
+            },
+        )
+    });
+    let recorded_at = columns.get(row, "recorded_at").and_then(|v| {
+        e.check(
+            "recorded_at",
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| format!("'{v}' is not an RFC 3339 time with an offset")),
+        )
+    });
+    let observation = NewObservation::parse(
+        recorded_at,
+        VitalSigns::parse(RawVitalSigns { on_oxygen, ..raw }),
+        columns.get(row, "note"),
+        now,
+    );
+    match (observation, e.is_empty(), mrn) {
+        (Ok(o), true, Some(mrn)) => Ok((mrn, o)),
+        (Ok(_), _, mrn) => Err((mrn, e)),
+        (Err(more), _, mrn) => {
+            e.extend(more);
+            Err((mrn, e))
+        }
+    }
+}
+
+impl VitalSignsService {
+    /// Imports a CSV file (header row; one set per line; patients by MRN). Lines that cannot
+    /// be charted are reported with their line number and reason and the rest is charted, all
+    /// in one transaction; a dry run checks everything and rolls back. A file that cannot be
+    /// read as CSV with known columns is refused as a whole.
+    pub async fn import_csv<R: Read>(
+        &self,
+        permit: &Permit<RecordVitalSigns>,
+        file: R,
+        dry_run: bool,
+    ) -> Result<ImportReport, ServiceError> {
+        let actor = permit.actor();
+        let now = Utc::now();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .from_reader(file);
+        let header = reader
+            .headers()
+            .map_err(|e| file_error(format!("line 1: {e}")))?
+            .clone();
+        let columns = Columns::parse(&header)?;
+        let mut report = ImportReport {
+            dry_run,
+            ..ImportReport::default()
+        };
+        let txn = self.db().begin().await?;
+        let mut row = csv::StringRecord::new();
+        let mut chunk: Vec<(u64, String, NewObservation)> = Vec::with_capacity(CHUNK_ROWS);
+        loop {
+            let more = reader.read_record(&mut row).map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line());
+                file_error(format!("line {line}: {e}"))
+            })?;
+            if more {
+                report.rows += 1;
+                let line = row.position().map_or(0, |p| p.line());
+                match parse_row(&columns, &row, now) {
+                    Ok((mrn, observation)) => chunk.push((line, mrn, observation)),
+                    Err((mrn, errors)) => report.refused.push(RefusedLine {
+                        line,
+                        mrn,
+                        reason: "invalid values".to_owned(),
+                        errors: errors.0,
+                    }),
+                }
+            }
+            if chunk.len() >= CHUNK_ROWS || (!more && !chunk.is_empty()) {
+                let rows = std::mem::take(&mut chunk);
+                self.import_chunk(&txn, actor, rows, &mut report, now)
+                    .await?;
+            }
+            if !more {
+                break;
+            }
+        }
+        if report.rows == 0 {
+            return Err(file_error("the file has a header but no rows"));
+        }
+        report.refused.sort_by_key(|r| r.line);
+        if dry_run {
+            txn.rollback().await?;
+        } else {
+            txn.commit().await?;
+        }
+        Ok(report)
+    }
+
+    async fn import_chunk(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        actor: &super::Actor,
+        rows: Vec<(u64, String, NewObservation)>,
+        report: &mut ImportReport,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let mut mrns: Vec<String> = rows.iter().map(|(_, m, _)| m.clone()).collect();
+        mrns.sort_unstable();
+        mrns.dedup();
+        let patients: HashMap<String, (uuid::Uuid, PatientStatus)> =
+            PatientRepository::by_mrns(txn, &mrns)
+                .await?
+                .into_iter()
+                .map(|p| (p.mrn.as_str().to_owned(), (p.id, p.status)))
+                .collect();
+        let mut chartings = Vec::with_capacity(rows.len());
+        for (line, mrn, observation) in rows {
+            match patients.get(&mrn) {
+                None => report.refused.push(RefusedLine {
+                    line,
+                    mrn: Some(mrn),
+                    reason: "no patient has this MRN".to_owned(),
+                    errors: vec![FieldError::new("mrn", "no patient has this MRN")],
+                }),
+                Some((_, status)) if *status != PatientStatus::Admitted => {
+                    report.refused.push(RefusedLine {
+                        line,
+                        mrn: Some(mrn),
+                        reason: "the patient is not admitted".to_owned(),
+                        errors: vec![FieldError::new("mrn", "the patient is not admitted")],
+                    });
+                }
+                Some((id, _)) => chartings.push(Charting {
+                    patient_id: *id,
+                    observation,
+                }),
+            }
+        }
+        if chartings.is_empty() {
+            return Ok(());
+        }
+        let charted = chart_in(txn, actor, self.rules(), chartings, now).await?;
+        report.accepted += charted.len() as u64;
+        report.alerts_raised += charted.iter().map(|c| c.alerts.len() as u64).sum::<u64>();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns(header: &[&str]) -> Result<Columns, ServiceError> {
+        Columns::parse(&csv::StringRecord::from(header.to_vec()))
+    }
+
+    #[test]
+    fn headers_need_an_mrn_and_only_known_columns() {
+        assert!(columns(&["mrn", "heart_rate"]).is_ok());
+        assert!(columns(&["\u{feff}mrn", " spo2 "]).is_ok());
+        assert!(columns(&["heart_rate"]).is_err());
+        assert!(columns(&["mrn", "pulse"]).is_err());
+        assert!(columns(&["mrn", "spo2", "spo2"]).is_err());
+    }
+
+    #[test]
+    fn rows_parse_into_sets_or_name_every_bad_field() {
+        let c = columns(&[
+            "mrn",
+            "recorded_at",
+            "heart_rate",
+            "on_oxygen",
+            "consciousness",
+        ])
+        .unwrap();
+        let now = Utc::now();
+        let row =
+            csv::StringRecord::from(vec!["MRN-1", "2026-11-24T08:00:00Z", "88", "yes", "alert"]);
+        let (mrn, o) = parse_row(&c, &row, now).unwrap();
+        assert_eq!(mrn, "MRN-1");
+        assert_eq!(o.vitals.heart_rate(), Some(88.0));
+        assert_eq!(o.vitals.on_oxygen(), Some(true));
+
+        let row = csv::StringRecord::from(vec!["", "yesterday", "fast", "maybe", "sleepy"]);
+        let (mrn, errors) = parse_row(&c, &row, now).unwrap_err();
+        assert_eq!(mrn, None);
+        let mut fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        fields.sort_unstable();
+        assert_eq!(
+            fields,
+            [
+                "consciousness",
+                "heart_rate",
+                "mrn",
+                "on_oxygen",
+                "recorded_at"
+            ]
+        );
+    }
+}
