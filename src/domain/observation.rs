@@ -43,13 +43,21 @@ impl ErrorReason {
     }
 }
 
-/// The time a set was taken: `now` when not given, never more than `CLOCK_SKEW` ahead of now.
+/// A time as the registry keeps it: to the microsecond, the precision both databases store, so
+/// a time read back equals the time written (cursors and comparisons depend on it).
+pub fn stored_precision(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    t.trunc_subsecs(6)
+}
+
+/// The time a set was taken: `now` when not given, never more than `CLOCK_SKEW` ahead of now,
+/// to the microsecond.
 pub fn recorded_at(
     given: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, String> {
-    match given {
-        None => Ok(now),
+    match given.map(stored_precision) {
+        None => Ok(stored_precision(now)),
         Some(at) if at > now + CLOCK_SKEW => Err(format!(
             "must not be more than {} minutes in the future",
             CLOCK_SKEW.num_minutes()

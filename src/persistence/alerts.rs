@@ -96,6 +96,39 @@ impl AlertRepository {
             .collect()
     }
 
+    /// The kinds of the open or acknowledged alerts of these patients.
+    pub async fn unresolved_kinds_of<C: Executor>(
+        db: &C,
+        patient_ids: &[Uuid],
+    ) -> StoreResult<Vec<(Uuid, AlertKind)>> {
+        if patient_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Entity::find()
+            .select_only()
+            .column(Column::PatientId)
+            .column(Column::Kind)
+            .filter(Column::PatientId.is_in(patient_ids.iter().copied()))
+            .filter(Column::Status.ne("resolved"))
+            .into_tuple::<(Uuid, String)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|(p, k)| Ok((p, stored("kind", k.parse())?)))
+            .collect()
+    }
+
+    /// Inserts alerts in one statement.
+    pub async fn insert_many<C: Executor>(db: &C, alerts: &[Alert]) -> StoreResult<()> {
+        use sea_orm::IntoActiveModel;
+        for chunk in alerts.chunks(500) {
+            Entity::insert_many(chunk.iter().map(|a| to_row(a).into_active_model()))
+                .exec_without_returning(db)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The open or acknowledged alerts of these patients.
     pub async fn unresolved_of<C: Executor>(
         db: &C,
@@ -146,18 +179,19 @@ impl AlertRepository {
         if let Some(s) = filter.severity {
             c = c.add(Column::Severity.eq(s.as_str()));
         }
-        if let Some(ward) = &filter.ward {
-            // The ward is the patient's current ward, so a transfer moves the alerts with them.
+        // Only alerts of live patients: a deleted patient leaves every read. The ward is the
+        // patient's current ward, so a transfer moves the alerts with them.
+        {
             use sea_orm::sea_query::Query;
-            c = c.add(
-                Column::PatientId.in_subquery(
-                    Query::select()
-                        .column(patient::Column::Id)
-                        .from(patient::Entity)
-                        .and_where(patient::Column::Ward.eq(ward.as_str()))
-                        .to_owned(),
-                ),
-            );
+            let mut patients = Query::select()
+                .column(patient::Column::Id)
+                .from(patient::Entity)
+                .and_where(patient::Column::DeletedAt.is_null())
+                .to_owned();
+            if let Some(ward) = &filter.ward {
+                patients.and_where(patient::Column::Ward.eq(ward.as_str()));
+            }
+            c = c.add(Column::PatientId.in_subquery(patients));
         }
         let total = match page.offset {
             Some(_) => {

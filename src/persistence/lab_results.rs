@@ -67,6 +67,37 @@ impl LabResultRepository {
             .collect()
     }
 
+    /// The most recent measurement of `code` taken at or before `at`, for each of these
+    /// patients that has one.
+    pub async fn latest_of<C: Executor>(
+        db: &C,
+        patient_ids: &[Uuid],
+        code: LabCode,
+        at: DateTime<Utc>,
+    ) -> StoreResult<std::collections::HashMap<Uuid, (DateTime<Utc>, f64)>> {
+        let mut latest = std::collections::HashMap::new();
+        if patient_ids.is_empty() {
+            return Ok(latest);
+        }
+        let rows = Entity::find()
+            .select_only()
+            .column(Column::PatientId)
+            .column(Column::MeasuredAt)
+            .column(Column::Value)
+            .filter(Column::PatientId.is_in(patient_ids.iter().copied()))
+            .filter(Column::Code.eq(code.as_str()))
+            .filter(Column::MeasuredAt.lte(at))
+            .order_by_asc(Column::PatientId)
+            .order_by_desc(Column::MeasuredAt)
+            .into_tuple::<(Uuid, DateTime<Utc>, f64)>()
+            .all(db)
+            .await?;
+        for (patient, measured_at, value) in rows {
+            latest.entry(patient).or_insert((measured_at, value));
+        }
+        Ok(latest)
+    }
+
     /// The most recent measurement of `code` taken at or before `at`.
     pub async fn latest<C: Executor>(
         db: &C,

@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod bulk;
 pub mod entities;
 pub mod idempotency;
 pub mod lab_results;

@@ -140,6 +140,28 @@ impl PatientRepository {
         rows.first().map(to_domain).transpose()
     }
 
+    /// These patients (the live ones), locked until the transaction ends, in id order so that
+    /// two writers locking overlapping sets cannot deadlock (see `lock`).
+    pub async fn lock_many<C: Executor>(db: &C, ids: &[Uuid]) -> StoreResult<Vec<Patient>> {
+        use sea_orm::QueryOrder;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut patients = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(1000) {
+            let rows = Entity::find()
+                .filter(live().add(Column::Id.is_in(chunk.iter().copied())))
+                .order_by_asc(Column::Id)
+                .lock_exclusive()
+                .all(db)
+                .await?;
+            for row in &rows {
+                patients.push(to_domain(row)?);
+            }
+        }
+        Ok(patients)
+    }
+
     /// The patients these MRNs name (the live ones), for imports that identify patients by MRN.
     pub async fn by_mrns<C: Executor>(db: &C, mrns: &[String]) -> StoreResult<Vec<Patient>> {
         if mrns.is_empty() {

@@ -13,6 +13,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::bulk::{self, BulkTable, Cell};
 use super::entities::observation_summary;
 use super::entities::vital_signs::{self, Column, Entity};
 use super::repository::{Repository, before_time_uuid, finish_page, time_uuid_key};
@@ -50,9 +51,74 @@ struct StoredFlag {
     high: f64,
 }
 
-/// SQLite has a limit on bound parameters per statement (32766); 28 columns × 500 rows stays
-/// well under it and under PostgreSQL's 65535.
-const ROWS_PER_INSERT: usize = 500;
+/// Rows per bulk statement: a JSON parameter of about a megabyte.
+const ROWS_PER_INSERT: usize = 2000;
+
+/// `vital_signs` as bulk appends write it, in `json_row`'s order.
+const VITAL_SIGNS_TABLE: BulkTable = BulkTable {
+    table: "vital_signs",
+    columns: &[
+        ("id", Cell::Uuid),
+        ("patient_id", Cell::Uuid),
+        ("recorded_at", Cell::Timestamp),
+        ("recorded_by", Cell::Uuid),
+        ("heart_rate", Cell::Double),
+        ("systolic_bp", Cell::Double),
+        ("diastolic_bp", Cell::Double),
+        ("respiratory_rate", Cell::Double),
+        ("temperature_c", Cell::Double),
+        ("spo2", Cell::Double),
+        ("on_oxygen", Cell::Bool),
+        ("consciousness", Cell::Text),
+        ("pain_score", Cell::SmallInt),
+        ("weight_kg", Cell::Double),
+        ("note", Cell::Text),
+        ("spo2_scale", Cell::SmallInt),
+        ("news2_score", Cell::SmallInt),
+        ("news2_risk", Cell::Text),
+        ("news2_complete", Cell::Bool),
+        ("flagged", Cell::Bool),
+        ("flags", Cell::Text),
+        ("status", Cell::Text),
+        ("error_reason", Cell::Text),
+        ("error_marked_by", Cell::Uuid),
+        ("error_marked_at", Cell::Timestamp),
+        ("replaces", Cell::Uuid),
+        ("created_at", Cell::Timestamp),
+    ],
+};
+
+fn json_row(m: &vital_signs::Model) -> serde_json::Value {
+    serde_json::json!([
+        bulk::uuid(m.id),
+        bulk::uuid(m.patient_id),
+        bulk::time(m.recorded_at),
+        bulk::uuid(m.recorded_by),
+        m.heart_rate,
+        m.systolic_bp,
+        m.diastolic_bp,
+        m.respiratory_rate,
+        m.temperature_c,
+        m.spo2,
+        m.on_oxygen,
+        m.consciousness,
+        m.pain_score,
+        m.weight_kg,
+        m.note,
+        m.spo2_scale,
+        m.news2_score,
+        m.news2_risk,
+        m.news2_complete,
+        m.flagged,
+        m.flags,
+        m.status,
+        m.error_reason,
+        m.error_marked_by.map(bulk::uuid),
+        m.error_marked_at.map(bulk::time),
+        m.replaces.map(bulk::uuid),
+        bulk::time(m.created_at),
+    ])
+}
 
 fn to_row(r: &VitalSignsRecord) -> StoreResult<vital_signs::Model> {
     let v = &r.vitals;
@@ -201,14 +267,14 @@ fn summary_to_domain(row: &observation_summary::Model) -> StoreResult<Observatio
 }
 
 impl VitalSignsRepository {
-    /// Inserts records in as few statements as the parameter limits allow.
+    /// Inserts records in one statement per `ROWS_PER_INSERT` (see `bulk`).
     pub async fn insert_many<C: Executor>(db: &C, records: &[VitalSignsRecord]) -> StoreResult<()> {
         for chunk in records.chunks(ROWS_PER_INSERT) {
             let rows = chunk
                 .iter()
-                .map(|r| to_row(r).map(IntoActiveModel::into_active_model))
+                .map(|r| to_row(r).map(|m| json_row(&m)))
                 .collect::<StoreResult<Vec<_>>>()?;
-            Entity::insert_many(rows).exec_without_returning(db).await?;
+            VITAL_SIGNS_TABLE.append(db, &rows).await?;
         }
         Ok(())
     }
@@ -401,35 +467,88 @@ impl VitalSignsRepository {
                 &latest.news2.monitoring,
             ),
         };
-        let row = observation_summary::Model {
-            patient_id,
-            vital_signs_id: summary.vital_signs_id,
-            recorded_at: summary.recorded_at,
-            news2_score: i16::from(summary.news2_score),
-            news2_risk: summary.risk.as_str().to_owned(),
-            news2_complete: summary.complete,
-            any_single_red: summary.any_single_red,
-            next_due_at: summary.next_due_at,
-            updated_at: now,
-        };
-        Summary::insert(row.into_active_model())
-            .on_conflict(
-                OnConflict::column(S::PatientId)
-                    .update_columns([
-                        S::VitalSignsId,
-                        S::RecordedAt,
-                        S::News2Score,
-                        S::News2Risk,
-                        S::News2Complete,
-                        S::AnySingleRed,
-                        S::NextDueAt,
-                        S::UpdatedAt,
-                    ])
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
+        // Unconditionally: after an entry in error the latest standing set may be older.
+        Self::upsert_summaries(db, std::slice::from_ref(&summary), now, false).await?;
         Ok(Some(summary))
+    }
+
+    /// Time, NEWS2 total and temperature of the standing sets of these patients taken at or
+    /// after `from`, by patient then time: what the alert rules look back on, without decoding
+    /// whole records.
+    pub async fn recent_points<C: Executor>(
+        db: &C,
+        patient_ids: &[Uuid],
+        from: DateTime<Utc>,
+    ) -> StoreResult<Vec<(Uuid, DateTime<Utc>, i16, Option<f64>)>> {
+        if patient_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(Entity::find()
+            .select_only()
+            .column(Column::PatientId)
+            .column(Column::RecordedAt)
+            .column(Column::News2Score)
+            .column(Column::TemperatureC)
+            .filter(Column::PatientId.is_in(patient_ids.iter().copied()))
+            .filter(Column::Status.eq("final"))
+            .filter(Column::RecordedAt.gte(from))
+            .order_by_asc(Column::PatientId)
+            .order_by_asc(Column::RecordedAt)
+            .order_by_asc(Column::Id)
+            .into_tuple::<(Uuid, DateTime<Utc>, i16, Option<f64>)>()
+            .all(db)
+            .await?)
+    }
+
+    /// Writes the overview lines of these patients in one statement; with `only_if_newer`, each
+    /// only where it is at least as recent as the line it replaces (a set entered late never
+    /// hides a newer one).
+    pub async fn upsert_summaries<C: Executor>(
+        db: &C,
+        summaries: &[ObservationSummary],
+        now: DateTime<Utc>,
+        only_if_newer: bool,
+    ) -> StoreResult<()> {
+        use observation_summary::{Column as S, Entity as Summary};
+        use sea_orm::sea_query::{Alias, Expr, ExprTrait};
+        for chunk in summaries.chunks(ROWS_PER_INSERT) {
+            let rows = chunk.iter().map(|s| {
+                observation_summary::Model {
+                    patient_id: s.patient_id,
+                    vital_signs_id: s.vital_signs_id,
+                    recorded_at: s.recorded_at,
+                    news2_score: i16::from(s.news2_score),
+                    news2_risk: s.risk.as_str().to_owned(),
+                    news2_complete: s.complete,
+                    any_single_red: s.any_single_red,
+                    next_due_at: s.next_due_at,
+                    updated_at: now,
+                }
+                .into_active_model()
+            });
+            Summary::insert_many(rows)
+                .on_conflict(
+                    OnConflict::column(S::PatientId)
+                        .update_columns([
+                            S::VitalSignsId,
+                            S::RecordedAt,
+                            S::News2Score,
+                            S::News2Risk,
+                            S::News2Complete,
+                            S::AnySingleRed,
+                            S::NextDueAt,
+                            S::UpdatedAt,
+                        ])
+                        .action_and_where_option(only_if_newer.then(|| {
+                            Expr::col((Summary, S::RecordedAt))
+                                .lte(Expr::col((Alias::new("excluded"), S::RecordedAt)))
+                        }))
+                        .to_owned(),
+                )
+                .exec_without_returning(db)
+                .await?;
+        }
+        Ok(())
     }
 
     /// The overview lines of these patients.

@@ -61,7 +61,11 @@ impl AlertService {
             .ok_or(ServiceError::NotFound("alert"))?;
         let version = alert.version;
         let mut moved = alert
-            .transitioned(to, actor.user_id, Utc::now())
+            .transitioned(
+                to,
+                actor.user_id,
+                crate::domain::observation::stored_precision(Utc::now()),
+            )
             .map_err(|e: AlertTransitionError| ServiceError::Conflict(e.to_string()))?;
         match AlertRepository::update(&txn, &moved, version).await {
             Err(StoreError::VersionMismatch) => {

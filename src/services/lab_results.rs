@@ -45,7 +45,7 @@ impl LabResultService {
             value: new.value,
             measured_at: new.measured_at,
             recorded_by: actor.user_id,
-            created_at: Utc::now(),
+            created_at: crate::domain::observation::stored_precision(Utc::now()),
         };
         LabResultRepository::insert(&txn, &result).await?;
         append_events(

@@ -19,10 +19,13 @@ use crate::domain::alert::{
 use crate::domain::audit::{AuditAction, AuditOutcome, NewAuditEvent, ResourceType};
 use crate::domain::lab::LabCode;
 use crate::domain::news2::{ClinicalRisk, News2Assessment};
-use crate::domain::observation::{ErrorReason, NewObservation, RecordStatus, VitalSignsRecord};
+use crate::domain::observation::{
+    ErrorReason, NewObservation, RecordStatus, VitalSignsRecord, stored_precision,
+};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::patient::{Patient, PatientStatus};
 use crate::domain::vitals::{Parameter, ParameterSummary, next_due, overdue};
+use crate::domain::ward::ObservationSummary;
 use crate::persistence::alerts::AlertRepository;
 use crate::persistence::audit::{AuditRepository, MAX_ROWS_PER_STATEMENT};
 use crate::persistence::lab_results::LabResultRepository;
@@ -76,9 +79,15 @@ fn record_event(actor: &Actor, action: AuditAction, kind: ResourceType, id: Uuid
     actor.event(action, kind, Some(id.to_string()), AuditOutcome::Success)
 }
 
+/// How far back the context of new sets is read in one query: past the longest NEWS2
+/// monitoring interval (12 h), so the previous set of a patient observed as often as NEWS2 asks
+/// is found in it, and past the fever lookback.
+const CONTEXT_LOOKBACK: Duration = Duration::hours(13);
+
 /// What the registry knows about a patient's recent chart when new sets arrive.
+#[derive(Default)]
 struct ChartContext {
-    /// Standing sets from the fever lookback before the earliest new set onwards: time, score,
+    /// Standing sets from the lookback before the earliest new set onwards: time, score,
     /// temperature. Sorted by time.
     recent: Vec<(DateTime<Utc>, u8, Option<f64>)>,
     /// The score of the standing set just before that window.
@@ -88,25 +97,45 @@ struct ChartContext {
 }
 
 impl ChartContext {
-    async fn load<C: Executor>(
+    /// The contexts of every patient of a batch, in a handful of set-wide queries whatever the
+    /// number of patients; only a patient with no set inside the lookback costs one more.
+    async fn load_all<C: Executor>(
         db: &C,
-        patient_id: Uuid,
-        earliest: DateTime<Utc>,
+        earliest: &BTreeMap<Uuid, DateTime<Utc>>,
         now: DateTime<Utc>,
-    ) -> Result<Self, ServiceError> {
-        let window_start = earliest - FEVER_LOOKBACK;
-        let recent = VitalSignsRepository::since(db, patient_id, window_start)
-            .await?
-            .into_iter()
-            .map(|r| (r.recorded_at, r.news2.score, r.vitals.temperature_c()))
+    ) -> Result<HashMap<Uuid, ChartContext>, ServiceError> {
+        let ids: Vec<Uuid> = earliest.keys().copied().collect();
+        let Some(window_start) = earliest.values().min().map(|t| *t - CONTEXT_LOOKBACK) else {
+            return Ok(HashMap::new());
+        };
+        let mut contexts: HashMap<Uuid, ChartContext> = ids
+            .iter()
+            .map(|id| (*id, ChartContext::default()))
             .collect();
-        Ok(Self {
-            recent,
-            score_before_window: VitalSignsRepository::score_before(db, patient_id, window_start)
-                .await?,
-            latest_anc: LabResultRepository::latest(db, patient_id, LabCode::Anc, now).await?,
-            unresolved: AlertRepository::unresolved_kinds(db, patient_id).await?,
-        })
+        for (patient, at, score, temperature) in
+            VitalSignsRepository::recent_points(db, &ids, window_start).await?
+        {
+            let score = u8::try_from(score)
+                .map_err(|_| ServiceError::internal(format!("stored NEWS2 {score}")))?;
+            if let Some(c) = contexts.get_mut(&patient) {
+                c.recent.push((at, score, temperature));
+            }
+        }
+        let mut anc = LabResultRepository::latest_of(db, &ids, LabCode::Anc, now).await?;
+        for (patient, kind) in AlertRepository::unresolved_kinds_of(db, &ids).await? {
+            if let Some(c) = contexts.get_mut(&patient) {
+                c.unresolved.push(kind);
+            }
+        }
+        for (patient, c) in contexts.iter_mut() {
+            c.latest_anc = anc.remove(patient);
+            let first_new = earliest[patient];
+            if !c.recent.iter().any(|(t, _, _)| *t < first_new) {
+                c.score_before_window =
+                    VitalSignsRepository::score_before(db, *patient, window_start).await?;
+            }
+        }
+        Ok(contexts)
     }
 
     /// The score of the standing set taken last before `at`.
@@ -206,7 +235,7 @@ impl VitalSignsService {
         replacement: Option<NewObservation>,
     ) -> Result<(VitalSignsRecord, Option<Charted>), ServiceError> {
         let actor = permit.actor();
-        let now = Utc::now();
+        let now = stored_precision(Utc::now());
         let txn = self.db.begin().await?;
         let old = VitalSignsRepository::find(&txn, id)
             .await?
@@ -313,7 +342,7 @@ impl VitalSignsService {
         patient_id: Uuid,
         window: Duration,
     ) -> Result<ChartInsights, ServiceError> {
-        let now = Utc::now();
+        let now = stored_precision(Utc::now());
         PatientRepository::find(self.db.reader(), patient_id)
             .await?
             .ok_or(ServiceError::NotFound("patient"))?;
@@ -381,7 +410,7 @@ impl VitalSignsService {
         actor: &Actor,
         chartings: Vec<Charting>,
     ) -> Result<Vec<Charted>, ServiceError> {
-        let now = Utc::now();
+        let now = stored_precision(Utc::now());
         let txn = self.db.begin().await?;
         let charted = chart_in(&txn, actor, self.rules, chartings, now).await?;
         txn.commit().await?;
@@ -400,13 +429,11 @@ pub(crate) async fn chart_in<C: Executor>(
     let mut ids: Vec<Uuid> = chartings.iter().map(|c| c.patient_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    // Lock in id order so two batches touching the same patients cannot deadlock.
-    let mut patients = HashMap::with_capacity(ids.len());
-    for id in ids {
-        if let Some(p) = PatientRepository::lock(txn, id).await? {
-            patients.insert(id, p);
-        }
-    }
+    let patients: HashMap<Uuid, Patient> = PatientRepository::lock_many(txn, &ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
     let mut failures = Vec::new();
     let mut items = Vec::with_capacity(chartings.len());
     for (index, c) in chartings.into_iter().enumerate() {
@@ -454,13 +481,20 @@ async fn chart_patients<C: Executor>(
     for item in items {
         by_patient.entry(item.1.id).or_default().push(item);
     }
-    let mut out = Vec::new();
-    let mut records = Vec::new();
-    let mut new_alerts = Vec::new();
-    for (patient_id, mut sets) in by_patient {
+    let mut earliest = BTreeMap::new();
+    for (patient_id, sets) in by_patient.iter_mut() {
         sets.sort_by_key(|(index, _, o)| (o.recorded_at, *index));
-        let earliest = sets[0].2.recorded_at;
-        let mut context = ChartContext::load(txn, patient_id, earliest, now).await?;
+        earliest.insert(*patient_id, sets[0].2.recorded_at);
+    }
+    let mut contexts = ChartContext::load_all(txn, &earliest, now).await?;
+    let mut out = Vec::new();
+    let mut records: Vec<VitalSignsRecord> = Vec::new();
+    let mut new_alerts = Vec::new();
+    let mut summaries = Vec::with_capacity(by_patient.len());
+    for (patient_id, sets) in by_patient {
+        let mut context = contexts.remove(&patient_id).unwrap_or_default();
+        let mut newest: Option<&VitalSignsRecord> = None;
+        let first_record = records.len();
         for (index, patient, observation) in sets {
             let record = VitalSignsRecord::score(
                 Uuid::now_v7(),
@@ -529,16 +563,27 @@ async fn chart_patients<C: Executor>(
             records.push(record.clone());
             out.push((index, Charted { record, alerts }));
         }
+        // The sets are in time order, so the last is the newest; the upsert keeps a newer
+        // line already there.
+        for r in &records[first_record..] {
+            newest = Some(r);
+        }
+        if let Some(r) = newest {
+            summaries.push(ObservationSummary {
+                patient_id,
+                vital_signs_id: r.id,
+                recorded_at: r.recorded_at,
+                news2_score: r.news2.score,
+                risk: r.news2.risk,
+                complete: r.news2.complete,
+                any_single_red: r.news2.any_single_red,
+                next_due_at: next_due(r.recorded_at, &r.news2.monitoring),
+            });
+        }
     }
     VitalSignsRepository::insert_many(txn, &records).await?;
-    for alert in &new_alerts {
-        AlertRepository::insert(txn, alert).await?;
-    }
-    let mut patients: Vec<Uuid> = records.iter().map(|r| r.patient_id).collect();
-    patients.dedup();
-    for patient_id in patients {
-        VitalSignsRepository::refresh_summary(txn, patient_id, now).await?;
-    }
+    AlertRepository::insert_many(txn, &new_alerts).await?;
+    VitalSignsRepository::upsert_summaries(txn, &summaries, now, true).await?;
     out.sort_by_key(|(index, _)| *index);
     Ok(out)
 }

@@ -172,7 +172,7 @@ impl VitalSignsService {
         dry_run: bool,
     ) -> Result<ImportReport, ServiceError> {
         let actor = permit.actor();
-        let now = Utc::now();
+        let now = crate::domain::observation::stored_precision(Utc::now());
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(false)
@@ -305,9 +305,9 @@ mod tests {
             "consciousness",
         ])
         .unwrap();
-        let now = Utc::now();
+        let now = crate::domain::observation::stored_precision(Utc::now());
         let row =
-            csv::StringRecord::from(vec!["MRN-1", "2026-11-24T08:00:00Z", "88", "yes", "alert"]);
+            csv::StringRecord::from(vec!["MRN-1", "2026-11-23T08:00:00Z", "88", "yes", "alert"]);
         let (mrn, o) = parse_row(&c, &row, now).unwrap();
         assert_eq!(mrn, "MRN-1");
         assert_eq!(o.vitals.heart_rate(), Some(88.0));

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod alerts;
 mod audit;
 mod auth;
 mod commands;
@@ -11,3 +12,4 @@ mod migrations;
 mod patients;
 mod users;
 mod vital_signs;
+mod wards;

@@ -442,7 +442,9 @@ async fn a_batch_is_all_or_nothing_and_lists_every_refused_set() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let records = r.body["records"].as_array().unwrap();
     assert_eq!(records.len(), 3);
-    assert_eq!(records[2]["news2"]["score"], 19);
+    assert_eq!(records[2]["news2_score"], 19);
+    assert_eq!(records[2]["risk"], "high");
+    assert_eq!(records[0]["patient_id"], a.as_str());
     assert_eq!(app.count("SELECT COUNT(*) FROM vital_signs").await, 3);
 
     let r = app

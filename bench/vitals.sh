@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Vital-signs benchmark of the release server (issue "Vital signs"): charted sets per second
+# through the single, batch and CSV import endpoints, ward overview and chart list latency for
+# a ward of 40 patients with 30 days of 4-hourly observations, and the same reads again after
+# the database has grown to about a million sets. SQLite by default; DB=postgres for PostgreSQL.
+#
+# Knobs: DURATION (10s), CONNECTIONS (64), THREADS (2), BATCH (1000 sets per batch request),
+# GROW (1000000 sets added before the second round; 0 skips), PORT (18180), DB (sqlite|postgres),
+# SKIP_BUILD=1, BIN, PG_HOST/PG_PORT/PG_USER.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+BATCH=${BATCH:-1000}
+GROW=${GROW:-1000000}
+PORT=${PORT:-18180}
+DB=${DB:-sqlite}
+PG_HOST=${PG_HOST:-127.0.0.1}
+PG_PORT=${PG_PORT:-5432}
+PG_USER=${PG_USER:-postgres}
+BIN=${BIN:-$ROOT/target/release/oncology-registry}
+
+rand() { LC_ALL=C tr -dc "${2:-A-Za-z0-9}" </dev/urandom 2>/dev/null | head -c "$1" || true; }
+STAMP=$(date +%Y%m%d-%H%M%S)
+RESULTS=$ROOT/bench/results/vitals-$STAMP
+mkdir -p "$RESULTS"
+TMP=$(mktemp -d)
+JWT_SECRET=$(rand 48)
+ADMIN_USERNAME=bench-admin
+ADMIN_PASSWORD=$(rand 20)
+BENCH_PASSWORD=$(rand 20)
+export JWT_SECRET ADMIN_USERNAME ADMIN_PASSWORD BENCH_PASSWORD
+PG_DB=""
+PID=""
+cleanup() {
+  [[ -n $PID ]] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
+  [[ -n $PG_DB ]] && psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+[[ -n ${SKIP_BUILD:-} ]] || cargo build --release --locked
+
+if [[ $DB == postgres ]]; then
+  PG_DB=bench_$(rand 8 a-z0-9)
+  psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -v ON_ERROR_STOP=1 -qc "CREATE DATABASE $PG_DB"
+  URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$PG_DB"
+else
+  URL="sqlite://$TMP/vitals.db?mode=rwc"
+fi
+BASE=http://127.0.0.1:$PORT
+# Imports of 100,000 lines need more than the default request timeout and body limit.
+DATABASE_URL=$URL BIND_ADDR=127.0.0.1:$PORT REQUEST_TIMEOUT_SECONDS=300 "$BIN" serve >"$RESULTS/server.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 600); do curl -fsS -o /dev/null "$BASE/health/ready" 2>/dev/null && break; sleep 0.1; done
+printf '%s' "$BENCH_PASSWORD" | DATABASE_URL=$URL "$BIN" create-user --username bench-nurse \
+  --role nurse --full-name "Bench Nurse" --password-stdin
+
+rss() { awk '/^VmRSS:/ {print $2}' "/proc/$PID/status"; }
+TSV=$RESULTS/results.tsv
+printf 'scenario\tsets_per_s\treq_per_s\tp50_ms\tp99_ms\terrors\trss_mib\n' >"$TSV"
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$TSV"; }
+
+wrk_run() { # wrk_run NAME SETS_PER_REQUEST: env VITALS_* set by the caller
+  local out=$RESULTS/wrk-$1.txt line
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/vitals.lua "$BASE" >"$out"
+  line=$(grep '^BENCH_RESULT' "$out")
+  awk -v n="$1" -v k="$2" -v m="$(( $(rss) / 1024 ))" '{
+      for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+      printf "%s\t%.0f\t%.1f\t%s\t%s\t%d\t%s\n", n, v["rps"] * k, v["rps"], v["p50_ms"], v["p99_ms"],
+             v["status_errors"] + v["socket_errors"], m }' <<<"$line" >>"$TSV"
+  tail -n 1 "$TSV"
+}
+
+echo "== ward BENCH-1: 40 patients, 30 days of 4-hourly sets by CSV import"
+TOKEN=$(python3 bench/vitals.py patients "$BASE" bench-nurse 40 BENCH-1 W1 "$TMP/ids.txt" "$TMP/mrns.txt")
+export VITALS_TOKEN=$TOKEN VITALS_IDS=$TMP/ids.txt
+python3 bench/vitals.py csv "$TMP/ward.csv" "$TMP/mrns.txt" 30 4
+line=$(python3 bench/vitals.py import "$BASE" "$TOKEN" "$TMP/ward.csv")
+echo "$line"
+row import_ward_7200 "$(sed -E 's/.*rows_per_s=([0-9]+).*/\1/' <<<"$line")" - - - 0 "$(( $(rss) / 1024 ))"
+
+PATIENT=$(head -n 1 "$TMP/ids.txt")
+read_round() { # read_round SUFFIX
+  VITALS_SCENARIO=get VITALS_PATH=/api/v1/wards/BENCH-1/overview wrk_run "ward_overview$1" 0
+  VITALS_SCENARIO=get VITALS_PATH="/api/v1/patients/$PATIENT/vital-signs?limit=50" wrk_run "chart_list$1" 0
+  VITALS_SCENARIO=get VITALS_PATH="/api/v1/patients/$PATIENT/vital-signs/insights?window=24h" wrk_run "insights_24h$1" 0
+}
+read_round ""
+
+echo "== writes"
+VITALS_SCENARIO=single wrk_run single 1
+python3 bench/vitals.py batch "$TMP/batch.json" "$TMP/ids.txt" "$BATCH"
+VITALS_SCENARIO=batch VITALS_BODY=$TMP/batch.json wrk_run "batch_$BATCH" "$BATCH"
+
+echo "== CSV import of 100,000 lines (1,000 patients on ward BENCH-2)"
+python3 bench/vitals.py patients "$BASE" bench-nurse 1000 BENCH-2 W2 "$TMP/ids2.txt" "$TMP/mrns2.txt" >/dev/null
+# 1000 patients x 100 rounds of 4-hourly sets = 100,000 lines.
+python3 bench/vitals.py csv "$TMP/big.csv" "$TMP/mrns2.txt" 16.67 4
+line=$(python3 bench/vitals.py import "$BASE" "$TOKEN" "$TMP/big.csv")
+echo "$line"
+row import_100k "$(sed -E 's/.*rows_per_s=([0-9]+).*/\1/' <<<"$line")" - - - 0 "$(( $(rss) / 1024 ))"
+
+if [[ $GROW -gt 0 ]]; then
+  echo "== growing the database by $GROW sets (same ward BENCH-2 patients, older rounds)"
+  rounds=$(( GROW / 1000 ))
+  done_rounds=100
+  while [[ $done_rounds -lt $rounds ]]; do
+    # Older rounds each time: 100 rounds (16.67 days) further back per file.
+    python3 - "$TMP/mrns2.txt" "$TMP/grow.csv" "$done_rounds" <<'PY'
+import datetime, random, sys
+sys.path.insert(0, "bench")
+from vitals import COLUMNS, observation
+mrns = [m.strip() for m in open(sys.argv[1]) if m.strip()]
+offset = int(sys.argv[3])
+rng = random.Random(offset)
+now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+with open(sys.argv[2], "w") as f:
+    f.write(",".join(COLUMNS) + "\n")
+    for step in range(offset + 100, offset, -1):
+        at = (now - datetime.timedelta(hours=4 * step)).isoformat().replace("+00:00", "Z")
+        for mrn in mrns:
+            o = observation(rng)
+            f.write(",".join([mrn, at] + [str(o[c]).lower() if isinstance(o[c], bool) else str(o[c]) for c in COLUMNS[2:]]) + "\n")
+PY
+    python3 bench/vitals.py import "$BASE" "$TOKEN" "$TMP/grow.csv" | tee -a "$RESULTS/grow.txt"
+    done_rounds=$(( done_rounds + 100 ))
+  done
+  read_round "_after_growth"
+fi
+
+{
+  echo "# vitals bench $STAMP on $DB: wrk -t$THREADS -c$CONNECTIONS -d$DURATION; $(git rev-parse --short HEAD) $(nproc) cores"
+  python3 - "$TSV" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+head = ["scenario", "sets/s", "req/s", "p50 ms", "p99 ms", "errors", "RSS MiB"]
+table = [[r["scenario"], r["sets_per_s"], r["req_per_s"], r["p50_ms"], r["p99_ms"], r["errors"], r["rss_mib"]] for r in rows]
+widths = [max(len(str(x)) for x in col) for col in zip(head, *table)]
+for line in [head, ["-" * w for w in widths], *table]:
+    print("| " + " | ".join(str(x).ljust(w) for x, w in zip(line, widths)) + " |")
+PY
+} | tee "$RESULTS/summary.md"
+echo "results in ${RESULTS#"$ROOT"/}"
