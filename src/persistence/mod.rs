@@ -147,6 +147,10 @@ impl Database {
                     // Checkpoints normally run beside the writer (`spawn_checkpointer`); this is
                     // only the backstop should they fall behind.
                     .pragma("wal_autocheckpoint", "20000")
+                    // 16 MiB of page cache per connection (the default is 2 MiB): a large
+                    // import's transaction then stays in memory instead of spilling dirty
+                    // pages into the log again and again before it commits.
+                    .pragma("cache_size", "-16384")
             });
         sea_orm::Database::connect(options).await
     }

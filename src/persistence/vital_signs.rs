@@ -88,6 +88,39 @@ const VITAL_SIGNS_TABLE: BulkTable = BulkTable {
     ],
 };
 
+fn value_row(m: vital_signs::Model) -> Vec<sea_orm::Value> {
+    vec![
+        m.id.into(),
+        m.patient_id.into(),
+        m.recorded_at.into(),
+        m.recorded_by.into(),
+        m.heart_rate.into(),
+        m.systolic_bp.into(),
+        m.diastolic_bp.into(),
+        m.respiratory_rate.into(),
+        m.temperature_c.into(),
+        m.spo2.into(),
+        m.on_oxygen.into(),
+        m.consciousness.into(),
+        m.pain_score.into(),
+        m.weight_kg.into(),
+        m.note.into(),
+        m.spo2_scale.into(),
+        m.news2_score.into(),
+        m.news2_risk.into(),
+        m.news2_complete.into(),
+        m.flagged.into(),
+        m.flags.into(),
+        m.status.into(),
+        m.error_reason.into(),
+        m.error_marked_by.into(),
+        m.error_marked_at.into(),
+        m.replaces.into(),
+        m.created_at.into(),
+    ]
+}
+
+#[allow(dead_code)]
 fn json_row(m: &vital_signs::Model) -> serde_json::Value {
     serde_json::json!([
         bulk::uuid(m.id),
@@ -267,16 +300,14 @@ fn summary_to_domain(row: &observation_summary::Model) -> StoreResult<Observatio
 }
 
 impl VitalSignsRepository {
-    /// Inserts records in one statement per `ROWS_PER_INSERT` (see `bulk`).
+    /// Inserts records with multi-row statements (see `bulk::append_values`).
     pub async fn insert_many<C: Executor>(db: &C, records: &[VitalSignsRecord]) -> StoreResult<()> {
-        for chunk in records.chunks(ROWS_PER_INSERT) {
-            let rows = chunk
-                .iter()
-                .map(|r| to_row(r).map(|m| json_row(&m)))
-                .collect::<StoreResult<Vec<_>>>()?;
-            VITAL_SIGNS_TABLE.append(db, &rows).await?;
-        }
-        Ok(())
+        let columns: Vec<&str> = VITAL_SIGNS_TABLE.columns.iter().map(|(n, _)| *n).collect();
+        let rows = records
+            .iter()
+            .map(|r| to_row(r).map(value_row))
+            .collect::<StoreResult<Vec<_>>>()?;
+        bulk::append_values(db, VITAL_SIGNS_TABLE.table, &columns, rows).await
     }
 
     pub async fn find<C: Executor>(db: &C, id: Uuid) -> StoreResult<Option<VitalSignsRecord>> {
@@ -472,13 +503,14 @@ impl VitalSignsRepository {
         Ok(Some(summary))
     }
 
-    /// Time, NEWS2 total and temperature of the standing sets of these patients taken at or
-    /// after `from`, by patient then time: what the alert rules look back on, without decoding
+    /// Time, NEWS2 total and temperature of the standing sets of these patients taken in
+    /// `[from, to]`, by patient then time: what the alert rules look back on, without decoding
     /// whole records.
     pub async fn recent_points<C: Executor>(
         db: &C,
         patient_ids: &[Uuid],
         from: DateTime<Utc>,
+        to: DateTime<Utc>,
     ) -> StoreResult<Vec<(Uuid, DateTime<Utc>, i16, Option<f64>)>> {
         if patient_ids.is_empty() {
             return Ok(Vec::new());
@@ -492,6 +524,7 @@ impl VitalSignsRepository {
             .filter(Column::PatientId.is_in(patient_ids.iter().copied()))
             .filter(Column::Status.eq("final"))
             .filter(Column::RecordedAt.gte(from))
+            .filter(Column::RecordedAt.lte(to))
             .order_by_asc(Column::PatientId)
             .order_by_asc(Column::RecordedAt)
             .order_by_asc(Column::Id)

@@ -94,6 +94,9 @@ struct ChartContext {
     score_before_window: Option<u8>,
     latest_anc: Option<(DateTime<Utc>, f64)>,
     unresolved: Vec<AlertKind>,
+    /// When the patient's latest standing set was taken, from the overview's read model: sets
+    /// after the batch's time span are not read, only whether one exists.
+    latest_existing: Option<DateTime<Utc>>,
 }
 
 impl ChartContext {
@@ -102,6 +105,7 @@ impl ChartContext {
     async fn load_all<C: Executor>(
         db: &C,
         earliest: &BTreeMap<Uuid, DateTime<Utc>>,
+        latest_new: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<HashMap<Uuid, ChartContext>, ServiceError> {
         let ids: Vec<Uuid> = earliest.keys().copied().collect();
@@ -112,8 +116,13 @@ impl ChartContext {
             .iter()
             .map(|id| (*id, ChartContext::default()))
             .collect();
+        for summary in VitalSignsRepository::summaries(db, &ids).await? {
+            if let Some(c) = contexts.get_mut(&summary.patient_id) {
+                c.latest_existing = Some(summary.recorded_at);
+            }
+        }
         for (patient, at, score, temperature) in
-            VitalSignsRepository::recent_points(db, &ids, window_start).await?
+            VitalSignsRepository::recent_points(db, &ids, window_start, latest_new).await?
         {
             let score = u8::try_from(score)
                 .map_err(|_| ServiceError::internal(format!("stored NEWS2 {score}")))?;
@@ -151,7 +160,7 @@ impl ChartContext {
     }
 
     fn is_latest(&self, at: DateTime<Utc>) -> bool {
-        self.recent.iter().all(|(t, _, _)| *t <= at)
+        self.latest_existing.is_none_or(|t| t <= at) && self.recent.iter().all(|(t, _, _)| *t <= at)
     }
 
     fn temperatures(&self, at: DateTime<Utc>) -> Vec<(DateTime<Utc>, f64)> {
@@ -486,7 +495,12 @@ async fn chart_patients<C: Executor>(
         sets.sort_by_key(|(index, _, o)| (o.recorded_at, *index));
         earliest.insert(*patient_id, sets[0].2.recorded_at);
     }
-    let mut contexts = ChartContext::load_all(txn, &earliest, now).await?;
+    let latest_new = by_patient
+        .values()
+        .filter_map(|sets| sets.last().map(|(_, _, o)| o.recorded_at))
+        .max()
+        .unwrap_or(now);
+    let mut contexts = ChartContext::load_all(txn, &earliest, latest_new, now).await?;
     let mut out = Vec::new();
     let mut records: Vec<VitalSignsRecord> = Vec::new();
     let mut new_alerts = Vec::new();
