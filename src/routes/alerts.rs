@@ -94,7 +94,11 @@ pub struct AlertListQuery {
     #[param(pattern = "^(open|acknowledged|resolved)$")]
     status: Option<String>,
     /// The patients' current ward.
-    #[param(max_length = 32)]
+    #[param(
+        min_length = 1,
+        max_length = 32,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     ward: Option<String>,
     patient_id: Option<Uuid>,
     /// `warning`, `urgent` or `critical`.
@@ -136,6 +140,10 @@ async fn list_alerts(
         .map(str::parse::<Severity>)
         .transpose()
         .map_err(|m| ApiError::invalid_field("severity", m))?;
+    if let Some(ward) = &q.ward {
+        crate::domain::patient::Ward::parse(ward)
+            .map_err(|m| ApiError::invalid_field("ward", m))?;
+    }
     let filter = AlertFilter {
         status,
         ward: q.ward.clone(),

@@ -17,10 +17,48 @@ use crate::error::ApiError;
 use crate::services::access::Permission;
 use crate::services::{Actor, Permit, RequestContext};
 
-/// `axum::Json` whose rejections are problem+json.
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `axum::Json` whose rejections are problem+json, and which takes only a JSON object: serde
+/// would otherwise fill a struct from an array of its fields in order (`[2, null]`), a shape no
+/// client means and the API does not document.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|v| {
+                v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+            });
+        if !json {
+            return Err(ApiError::from_status(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::from_status(e.status()))?;
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b != b'{') {
+            // Valid JSON of the wrong shape is a data error (422); broken JSON stays a 400.
+            if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
+                return Err(ApiError::invalid_field("body", "must be a JSON object"));
+            }
+        }
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(Self(value))
+    }
+}
 
 impl<T: serde::Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {

@@ -165,13 +165,20 @@ pub struct ObservationsDto {
     pub weight_kg: Option<f64>,
 }
 
+/// What a NEWS2 parameter scored: a measurement, or a word (`alert`..`unresponsive`,
+/// `air`/`oxygen`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ScoredValueDto {
+    Measured(f64),
+    Observed(String),
+}
+
 /// One NEWS2 parameter: what was observed and the points it scored.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct News2ParameterDto {
     pub parameter: String,
-    /// A number, a level of consciousness, or `air`/`oxygen`.
-    #[schema(value_type = Object)]
-    pub value: serde_json::Value,
+    pub value: ScoredValueDto,
     pub points: u8,
 }
 
@@ -219,8 +226,8 @@ impl From<&News2Assessment> for News2Dto {
                 .map(|p| News2ParameterDto {
                     parameter: p.parameter.as_str().to_owned(),
                     value: match p.value {
-                        ScoredValue::Measured(v) => serde_json::json!(v),
-                        other => serde_json::json!(other.to_string()),
+                        ScoredValue::Measured(v) => ScoredValueDto::Measured(v),
+                        other => ScoredValueDto::Observed(other.to_string()),
                     },
                     points: p.points,
                 })
@@ -694,9 +701,9 @@ async fn list_vital_signs(
     let page = PageRequest::parse(KeyShape::TimeUuid, q.limit, q.offset, q.cursor.as_deref())
         .map_err(|(field, message)| ApiError::invalid_field(field, message))?;
     if let (Some(from), Some(to)) = (q.from, q.to)
-        && from >= to
+        && from > to
     {
-        return Err(ApiError::invalid_field("from", "must be before `to`"));
+        return Err(ApiError::invalid_field("from", "must not be after `to`"));
     }
     let filter = VitalSignsFilter {
         from: q.from,
@@ -809,7 +816,10 @@ async fn correct_vital_signs(
 #[into_params(parameter_in = Query)]
 pub struct InsightsQuery {
     /// How far back to look: a number with `h` (hours) or `d` (days), 1h to 30d; default 24h.
-    #[param(pattern = "^[0-9]{1,3}[hd]$", example = "24h")]
+    #[param(
+        pattern = "^(([1-9]|[1-9][0-9]|[1-6][0-9]{2}|7[01][0-9]|720)h|([1-9]|[12][0-9]|30)d)$",
+        example = "24h"
+    )]
     window: Option<String>,
 }
 
@@ -818,12 +828,12 @@ fn parse_window(value: Option<&str>) -> Result<Duration, ApiError> {
         return Ok(Duration::hours(24));
     };
     let bad = || ApiError::invalid_field("window", "must be like 24h or 7d, from 1h to 30d");
-    let (number, unit) = value.split_at(value.len().saturating_sub(1));
-    let n: i64 = number.parse().map_err(|_| bad())?;
-    let window = match unit {
-        "h" => Duration::try_hours(n),
-        "d" => Duration::try_days(n),
-        _ => None,
+    let window = if let Some(hours) = value.strip_suffix('h') {
+        hours.parse::<i64>().ok().and_then(Duration::try_hours)
+    } else if let Some(days) = value.strip_suffix('d') {
+        days.parse::<i64>().ok().and_then(Duration::try_days)
+    } else {
+        None
     }
     .ok_or_else(bad)?;
     if window < Duration::hours(1) || window > Duration::days(30) {
@@ -994,6 +1004,8 @@ mod tests {
             "1000d",
             "9999999999999999h",
             "9999999999999999d",
+            "¹û",
+            "²h",
         ] {
             assert!(parse_window(Some(bad)).is_err(), "{bad}");
         }

@@ -73,7 +73,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Served from a read model kept in step with every charted set, so its cost does not grow
 /// with the ward's history.
 #[utoipa::path(get, path = "/wards/{ward}/overview", tag = "wards", security(("bearer" = [])),
-    params(("ward" = String, Path, description = "Ward, e.g. ONC-1")),
+    params(("ward" = String, Path, description = "Ward, e.g. ONC-1", min_length = 1, max_length = 32,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$")),
     responses(
         (status = 200, description = "The overview", body = WardOverviewResponse),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),

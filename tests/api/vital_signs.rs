@@ -488,6 +488,17 @@ async fn spo2_scale_two_is_a_physician_setting_and_changes_the_score() {
         .await;
     r.problem(StatusCode::UNPROCESSABLE_ENTITY);
 
+    // A body must be a JSON object: serde would read `[2, null]` as the fields in order.
+    let r = app
+        .patch(&path)
+        .bearer(&physician)
+        .header("if-match", "*")
+        .json(json!([2, null]))
+        .send()
+        .await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), ["body"]);
+
     // SpO2 90% on air: 3 points on Scale 1, 0 on Scale 2.
     let set = json!({"spo2": 90, "on_oxygen": false});
     let before = chart(&app, &nurse, &patient, set.clone()).await;
