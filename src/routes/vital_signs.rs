@@ -662,7 +662,8 @@ async fn batch_vital_signs(
 pub struct VitalSignsListQuery {
     /// Sets taken at or after this time (RFC 3339).
     from: Option<DateTime<Utc>>,
-    /// Sets taken before this time (RFC 3339).
+    /// Sets taken before this time (RFC 3339). A range that ends before it starts matches
+    /// nothing, like the audit log's.
     to: Option<DateTime<Utc>>,
     /// Only sets with at least one flag.
     #[serde(default)]
@@ -700,11 +701,6 @@ async fn list_vital_signs(
 ) -> Result<Json<ListResponse<VitalSignsResponse>>, ApiError> {
     let page = PageRequest::parse(KeyShape::TimeUuid, q.limit, q.offset, q.cursor.as_deref())
         .map_err(|(field, message)| ApiError::invalid_field(field, message))?;
-    if let (Some(from), Some(to)) = (q.from, q.to)
-        && from > to
-    {
-        return Err(ApiError::invalid_field("from", "must not be after `to`"));
-    }
     let filter = VitalSignsFilter {
         from: q.from,
         to: q.to,

@@ -78,10 +78,30 @@ impl AuditLog {
     }
 }
 
+/// How long a batch waits for more events once reads are arriving together. A commit costs the
+/// same few log pages whether it holds one event or a hundred, and a commit is quick, so without
+/// the wait each read of a busy ward would pay for a commit of its own.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
+
 async fn group_commit(db: Database, mut receiver: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut busy = false;
     // `recv_many` waits for the first request, then takes whatever else is already queued.
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // Under load (the last batch was shared), wait a moment for the requests in flight;
+        // a lone read on a quiet ward is committed at once.
+        if busy {
+            let deadline = tokio::time::Instant::now() + LINGER;
+            while batch.len() < MAX_BATCH {
+                let room = MAX_BATCH - batch.len();
+                match tokio::time::timeout_at(deadline, receiver.recv_many(&mut batch, room)).await
+                {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        }
+        busy = batch.len() > 1;
         let events: Vec<NewAuditEvent> = batch
             .iter_mut()
             .flat_map(|p| std::mem::take(&mut p.events))
