@@ -292,9 +292,8 @@ impl EcgRepository {
             .await?;
         rows.iter()
             .map(|(position, bytes)| {
-                decode_signal(bytes).map_err(|e| {
-                    StoreError::Corrupt(format!("ecg_lead {id} lead {position}: {e}"))
-                })
+                decode_signal(bytes)
+                    .map_err(|e| StoreError::Corrupt(format!("ecg_lead {id} lead {position}: {e}")))
             })
             .collect()
     }
@@ -336,11 +335,7 @@ impl EcgRepository {
     }
 
     /// Marks a live recording deleted; `NotFound` when it is missing or already deleted.
-    pub async fn soft_delete<C: Executor>(
-        db: &C,
-        id: Uuid,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    pub async fn soft_delete<C: Executor>(db: &C, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
         let result = Entity::update_many()
             .col_expr(Column::DeletedAt, now.into())
             .filter(live().add(Column::Id.eq(id)))

@@ -91,9 +91,7 @@ impl RecordEcgRequest {
             }
         };
         match (at, ecg) {
-            (Some(recorded_at), Some(ecg)) if errors.is_empty() => {
-                Ok(NewEcg { recorded_at, ecg })
-            }
+            (Some(recorded_at), Some(ecg)) if errors.is_empty() => Ok(NewEcg { recorded_at, ecg }),
             _ => Err(errors),
         }
     }
@@ -166,7 +164,10 @@ impl EcgResponse {
                 ("insights", api(&format!("/ecgs/{}/insights", r.id))),
                 ("signals", api(&format!("/ecgs/{}?include=signals", r.id))),
                 ("patient", api(&format!("/patients/{}", r.patient_id))),
-                ("collection", api(&format!("/patients/{}/ecgs", r.patient_id))),
+                (
+                    "collection",
+                    api(&format!("/patients/{}/ecgs", r.patient_id)),
+                ),
             ]),
             id: r.id,
             patient_id: r.patient_id,
