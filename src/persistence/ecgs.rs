@@ -347,3 +347,38 @@ impl EcgRepository {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ecg::{Ecg, RawLead};
+
+    #[test]
+    fn stored_insights_read_back_equal() {
+        // Complexes every 0.8 s at 500 Hz on lead II, so the rhythm has peaks, HRV and no pause.
+        let beating: Vec<i64> = (0..4800)
+            .map(|i| (1200 - 120 * ((i % 400) as i64 - 200).abs()).max(0) + (i % 7) as i64 - 3)
+            .collect();
+        let ecg = Ecg::parse(
+            Some(500),
+            vec![
+                RawLead {
+                    name: "I".to_owned(),
+                    number_of_samples: None,
+                    signal: vec![1, 0, -1, 0, 1, 0, 0, 1],
+                },
+                RawLead {
+                    name: "II".to_owned(),
+                    number_of_samples: None,
+                    signal: beating,
+                },
+            ],
+        )
+        .unwrap();
+        let insights = EcgInsights::compute(&ecg);
+        assert!(insights.rhythm.as_ref().is_some_and(|r| r.hrv.is_some()));
+        let text = insights_to_json(&insights).unwrap();
+        assert_eq!(insights_from_json(&text).unwrap(), insights);
+        assert!(insights_from_json("{}").is_err());
+    }
+}

@@ -10,7 +10,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     info(
         title = "oncology-registry",
         description = "Registry API of an oncology ward: staff accounts, patients, vital signs with \
-            NEWS2 scoring, flags and alerts, the ward overview, ECG recordings with their insights, and the audit log. \
+            NEWS2 scoring, flags and alerts, the ward overview, ECG recordings with their \
+            insights, and the audit log. \
             Errors are RFC 9457 problem details (`application/problem+json`). Every route except \
             health, sign-in and refresh needs `Authorization: Bearer <access token>`.",
         license(name = "MIT OR Apache-2.0")
