@@ -42,8 +42,11 @@ pub struct EcgLeadRequest {
     #[serde(default)]
     pub number_of_samples: Option<i64>,
     /// The samples in ADC units, integers within the 32-bit range; 1 to 1,000,000 per lead.
-    #[schema(min_items = 1, max_items = 1000000)]
-    pub signal: Vec<i64>,
+    // Kept as raw JSON here and parsed in one pass by `RecordEcgRequest::parse`: the body
+    // extractor tracks the path of every value it reads, which for tens of thousands of
+    // samples cost more than analysing the recording.
+    #[schema(value_type = Vec<i64>, min_items = 1, max_items = 1000000)]
+    pub signal: Box<serde_json::value::RawValue>,
 }
 
 /// An ECG recording: 1-16 leads sharing one sampling rate, at most 7,200,000 samples in all
@@ -74,21 +77,31 @@ impl RecordEcgRequest {
     fn parse(self, now: DateTime<Utc>) -> Result<NewEcg, FieldErrors> {
         let mut errors = FieldErrors::default();
         let at = errors.check("recorded_at", recorded_at(self.recorded_at, now));
-        let leads = self
-            .leads
-            .into_iter()
-            .map(|l| RawLead {
-                name: l.name,
-                number_of_samples: l.number_of_samples,
-                signal: l.signal,
-            })
-            .collect();
-        let ecg = match Ecg::parse(self.sampling_rate_hz, leads) {
-            Ok(ecg) => Some(ecg),
-            Err(e) => {
-                errors.extend(e);
-                None
+        let mut leads = Vec::with_capacity(self.leads.len());
+        for (index, lead) in self.leads.into_iter().enumerate() {
+            match serde_json::from_str::<Vec<i64>>(lead.signal.get()) {
+                Ok(signal) => leads.push(RawLead {
+                    name: lead.name,
+                    number_of_samples: lead.number_of_samples,
+                    signal,
+                }),
+                Err(e) => errors.push(
+                    format!("leads[{index}].signal"),
+                    format!("must be an array of integers ({e})"),
+                ),
             }
+        }
+        // The recording's own checks need every lead; a lead that is not even a list of
+        // integers is reported alone.
+        let ecg = match errors.0.iter().any(|e| e.field.starts_with("leads[")) {
+            true => None,
+            false => match Ecg::parse(self.sampling_rate_hz, leads) {
+                Ok(ecg) => Some(ecg),
+                Err(e) => {
+                    errors.extend(e);
+                    None
+                }
+            },
         };
         match (at, ecg) {
             (Some(recorded_at), Some(ecg)) if errors.is_empty() => Ok(NewEcg { recorded_at, ecg }),

@@ -347,13 +347,33 @@ async fn bad_uploads_are_refused_naming_the_field_and_nothing_is_stored() {
             "leads[1].signal"
         ]
     );
-    // Not integers, or unknown fields: refused by the body's shape.
-    for body in [
-        json!({"leads": [{"name": "I", "signal": [1.5]}]}),
-        json!({"leads": [{"name": "I", "signal": [1]}], "gain": 200}),
+    // Samples that are not integers (or beyond 64 bits), and unknown fields.
+    for (body, field) in [
+        (
+            json!({"leads": [lead("I"), {"name": "II", "signal": [1, 1.5]}]}),
+            "leads[1].signal",
+        ),
+        (
+            json!({"leads": [{"name": "I", "signal": [1e30]}]}),
+            "leads[0].signal",
+        ),
+        (
+            json!({"leads": [{"name": "I", "signal": "1,2"}]}),
+            "leads[0].signal",
+        ),
+        (
+            json!({"leads": [{"name": "I", "signal": [1]}], "gain": 200}),
+            "gain",
+        ),
     ] {
-        let r = app.post(&path).bearer(&nurse).json(body).send().await;
-        assert!(r.status.is_client_error(), "{}", r.body);
+        let r = app
+            .post(&path)
+            .bearer(&nurse)
+            .json(body.clone())
+            .send()
+            .await;
+        r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.to_string().contains(field), "{body}: {}", r.body);
     }
     assert_eq!(ecg_rows(&app).await, (0, 0));
     assert_eq!(
