@@ -113,6 +113,7 @@ impl AppState {
             ),
             alerts: crate::services::alerts::AlertService::new(db.clone(), audit.clone()),
             wards: crate::services::wards::WardService::new(db.clone(), audit.clone()),
+            ecgs: crate::services::ecgs::EcgService::new(db.clone(), audit.clone()),
             access,
             audit,
             tokens,

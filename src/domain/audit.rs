@@ -77,6 +77,7 @@ names!(
         LabResult => "lab_result",
         Alert => "alert",
         Ward => "ward",
+        Ecg => "ecg",
     }
 );
 

@@ -25,10 +25,16 @@ pub enum Operation {
     ReadAlerts,
     /// Acknowledge and resolve alerts.
     HandleAlerts,
+    /// Upload ECG recordings.
+    RecordEcg,
+    /// Read ECG recordings, their signals and insights.
+    ReadEcgs,
+    /// Soft-delete an ECG recording.
+    DeleteEcg,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 14] = [
+    pub const ALL: [Operation; 17] = [
         Operation::ReadOwnProfile,
         Operation::ManageUsers,
         Operation::ReadAuditLog,
@@ -43,6 +49,9 @@ impl Operation {
         Operation::ReadLabResults,
         Operation::ReadAlerts,
         Operation::HandleAlerts,
+        Operation::RecordEcg,
+        Operation::ReadEcgs,
+        Operation::DeleteEcg,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +70,9 @@ impl Operation {
             Operation::ReadLabResults => "read_lab_results",
             Operation::ReadAlerts => "read_alerts",
             Operation::HandleAlerts => "handle_alerts",
+            Operation::RecordEcg => "record_ecg",
+            Operation::ReadEcgs => "read_ecgs",
+            Operation::DeleteEcg => "delete_ecg",
         }
     }
 }
@@ -86,6 +98,10 @@ pub fn is_allowed(role: Role, operation: Operation) -> bool {
         // need the patient's identity, not the chart.
         RecordVitalSigns | ReadVitalSigns | RecordLabResult | ReadLabResults | ReadAlerts
         | HandleAlerts => matches!(role, Physician | Nurse),
+        // ECGs are recorded by whoever performs the exam, technicians included; only a
+        // physician may withdraw one.
+        RecordEcg | ReadEcgs => matches!(role, Physician | Nurse | Technician),
+        DeleteEcg => role == Physician,
     }
 }
 
@@ -114,6 +130,9 @@ mod tests {
                     ReadLabResults,
                     ReadAlerts,
                     HandleAlerts,
+                    RecordEcg,
+                    ReadEcgs,
+                    DeleteEcg,
                 ],
             ),
             (
@@ -129,9 +148,14 @@ mod tests {
                     ReadLabResults,
                     ReadAlerts,
                     HandleAlerts,
+                    RecordEcg,
+                    ReadEcgs,
                 ],
             ),
-            (Technician, &[ReadOwnProfile, ReadPatient]),
+            (
+                Technician,
+                &[ReadOwnProfile, ReadPatient, RecordEcg, ReadEcgs],
+            ),
         ];
         for (role, allowed) in expected {
             for op in Operation::ALL {

@@ -10,7 +10,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     info(
         title = "oncology-registry",
         description = "Registry API of an oncology ward: staff accounts, patients, vital signs with \
-            NEWS2 scoring, flags and alerts, the ward overview, and the audit log. \
+            NEWS2 scoring, flags and alerts, the ward overview, ECG recordings with their \
+            insights, and the audit log. \
             Errors are RFC 9457 problem details (`application/problem+json`). Every route except \
             health, sign-in and refresh needs `Authorization: Bearer <access token>`.",
         license(name = "MIT OR Apache-2.0")
@@ -22,6 +23,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         (name = "users", description = "Staff accounts (administrators)"),
         (name = "patients", description = "Patients (clinical staff)"),
         (name = "vital-signs", description = "Observations, NEWS2, flags and insights (nurses, physicians)"),
+        (name = "ecgs", description = "ECG recordings: upload, signals, insights (nurses, physicians, technicians)"),
         (name = "lab-results", description = "Neutrophil counts for the febrile neutropenia rule"),
         (name = "alerts", description = "Clinical alerts and their lifecycle"),
         (name = "wards", description = "The ward overview"),

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod docs;
+pub mod ecgs;
 pub mod extract;
 pub mod health;
 pub mod lab_results;
@@ -36,6 +37,7 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
             .merge(users::router())
             .merge(patients::router())
             .merge(vital_signs::router())
+            .merge(ecgs::router())
             .merge(lab_results::router())
             .merge(alerts::router())
             .merge(wards::router())

@@ -116,6 +116,9 @@ permissions!(
     ReadLabResults,
     ReadAlerts,
     HandleAlerts,
+    RecordEcg,
+    ReadEcgs,
+    DeleteEcg,
 );
 
 /// Proof that `actor` may perform `P`.

@@ -5,6 +5,7 @@ pub mod access;
 pub mod alerts;
 pub mod audit;
 pub mod auth;
+pub mod ecgs;
 pub mod error;
 pub mod lab_results;
 pub mod passwords;
@@ -38,4 +39,5 @@ pub struct Services {
     pub lab_results: lab_results::LabResultService,
     pub alerts: alerts::AlertService,
     pub wards: wards::WardService,
+    pub ecgs: ecgs::EcgService,
 }

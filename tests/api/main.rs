@@ -7,6 +7,7 @@ mod alerts;
 mod audit;
 mod auth;
 mod commands;
+mod ecgs;
 mod health;
 mod migrations;
 mod patients;

@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::helpers::{fresh_database, test_settings};
 
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 12] = [
     "patient",
     "app_user",
     "audit_event",
@@ -19,6 +19,8 @@ const TABLES: [&str; 10] = [
     "lab_result",
     "alert",
     "observation_summary",
+    "ecg",
+    "ecg_lead",
 ];
 
 async fn tables_present(conn: &DatabaseConnection) -> Vec<&'static str> {

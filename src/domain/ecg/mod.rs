@@ -6,6 +6,7 @@
 
 mod codec;
 mod insights;
+mod record;
 mod rhythm;
 mod signal;
 mod wfdb;
@@ -14,6 +15,7 @@ use std::fmt;
 
 pub use codec::{CODEC_VERSION, CodecError, decode_signal, encode_signal};
 pub use insights::{EcgInsights, LeadInsights};
+pub use record::{EcgRecord, LeadShape, NewEcg};
 pub use rhythm::{
     BRADYCARDIA_BELOW_BPM, HeartRate, Hrv, PAUSE_FROM_MS, Pause, Rhythm, TACHYCARDIA_ABOVE_BPM,
     best_lead, detect_r_peaks,

@@ -3,6 +3,8 @@
 pub mod alert;
 pub mod app_user;
 pub mod audit_event;
+pub mod ecg;
+pub mod ecg_lead;
 pub mod idempotency_key;
 pub mod lab_result;
 pub mod login_throttle;

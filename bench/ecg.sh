@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# ECG benchmark of the release server (issue "ECG waveforms"): uploads per second of a routine
+# 12-lead x 5000-sample recording (the first 5 s of PTB s0010 at 1 kHz), each analysed and
+# stored with its insights, then the latency of reading the stored insights, the metadata and
+# the samples back. SQLite by default; DB=postgres for PostgreSQL.
+#
+# Knobs: DURATION (10s), CONNECTIONS (16; reads also with 4), THREADS (2), PATIENTS (40),
+# SAMPLES (5000 per lead), PORT (18190), DB (sqlite|postgres), SKIP_BUILD=1, BIN,
+# PG_HOST/PG_PORT/PG_USER.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-16}
+THREADS=${THREADS:-2}
+PATIENTS=${PATIENTS:-40}
+SAMPLES=${SAMPLES:-5000}
+PORT=${PORT:-18190}
+DB=${DB:-sqlite}
+PG_HOST=${PG_HOST:-127.0.0.1}
+PG_PORT=${PG_PORT:-5432}
+PG_USER=${PG_USER:-postgres}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN=${BIN:-$TARGET/release/oncology-registry}
+PTB=${PTB:-$ROOT/../shared/data/ptb-s0010/s0010_re.dat}
+
+rand() { LC_ALL=C tr -dc "${2:-A-Za-z0-9}" </dev/urandom 2>/dev/null | head -c "$1" || true; }
+STAMP=$(date +%Y%m%d-%H%M%S)
+RESULTS=$ROOT/bench/results/ecg-$STAMP
+mkdir -p "$RESULTS"
+TMP=$(mktemp -d)
+JWT_SECRET=$(rand 48)
+BENCH_PASSWORD=$(rand 20)
+export JWT_SECRET BENCH_PASSWORD
+PG_DB=""
+PID=""
+cleanup() {
+  [[ -n $PID ]] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
+  [[ -n $PG_DB ]] && psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+[[ -n ${SKIP_BUILD:-} ]] || cargo build --release --locked
+
+if [[ $DB == postgres ]]; then
+  PG_DB=bench_$(rand 8 a-z0-9)
+  psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -v ON_ERROR_STOP=1 -qc "CREATE DATABASE $PG_DB"
+  URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$PG_DB"
+else
+  URL="sqlite://$TMP/ecg.db?mode=rwc"
+fi
+BASE=http://127.0.0.1:$PORT
+DATABASE_URL=$URL BIND_ADDR=127.0.0.1:$PORT "$BIN" serve >"$RESULTS/server.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 600); do curl -fsS -o /dev/null "$BASE/health/ready" 2>/dev/null && break; sleep 0.1; done
+printf '%s' "$BENCH_PASSWORD" | DATABASE_URL=$URL "$BIN" create-user --username bench-nurse \
+  --role nurse --full-name "Bench Nurse" --password-stdin
+
+rss() { awk '/^VmRSS:/ {print $2}' "/proc/$PID/status"; }
+TSV=$RESULTS/results.tsv
+printf 'scenario\treq_per_s\tp50_ms\tp99_ms\terrors\trss_mib\tcpu_ms_per_req\n' >"$TSV"
+# The server's CPU time (user + system) in clock ticks.
+ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+HZ=$(getconf CLK_TCK)
+
+wrk_run() { # wrk_run NAME [CONNECTIONS]: env ECG_* set by the caller
+  local out=$RESULTS/wrk-$1.txt line c=${2:-$CONNECTIONS} before
+  before=$(ticks)
+  wrk -t"$THREADS" -c"$c" -d"$DURATION" --timeout 60s --latency -s bench/ecg.lua "$BASE" >"$out"
+  line=$(grep '^BENCH_RESULT' "$out")
+  awk -v n="$1" -v m="$(( $(rss) / 1024 ))" -v t="$(( $(ticks) - before ))" -v hz="$HZ" '{
+      for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+      printf "%s\t%.1f\t%s\t%s\t%d\t%s\t%.2f\n", n, v["rps"], v["p50_ms"], v["p99_ms"],
+             v["status_errors"] + v["socket_errors"], m, t * 1000 / hz / (v["requests"] > 0 ? v["requests"] : 1) }' <<<"$line" >>"$TSV"
+  tail -n 1 "$TSV"
+}
+
+TOKEN=$(python3 bench/vitals.py patients "$BASE" bench-nurse "$PATIENTS" ECG-1 E1 "$TMP/ids.txt" "$TMP/mrns.txt")
+export ECG_TOKEN=$TOKEN ECG_IDS=$TMP/ids.txt
+# The first SAMPLES samples of PTB s0010's 12 standard leads (WFDB format 16: little-endian
+# 16-bit samples, the 12 leads interleaved).
+python3 - "$PTB" "$SAMPLES" "$TMP/ecg.json" <<'PY'
+import json, struct, sys
+data, samples, out = open(sys.argv[1], "rb").read(), int(sys.argv[2]), sys.argv[3]
+frames = struct.iter_unpack("<12h", data)
+rows = [next(frames)[:12] for _ in range(samples)]
+names = ["i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6"]
+json.dump({"sampling_rate_hz": 1000, "leads": [
+    {"name": n, "number_of_samples": samples, "signal": [r[i] for r in rows]}
+    for i, n in enumerate(names)]}, open(out, "w"), separators=(",", ":"))
+PY
+echo "upload body: $(wc -c <"$TMP/ecg.json") bytes"
+
+echo "== uploads (12 leads x $SAMPLES samples)"
+ECG_SCENARIO=upload ECG_BODY=$TMP/ecg.json wrk_run "upload_12x$SAMPLES"
+
+ECG=$(curl -fsS "$BASE/api/v1/patients/$(head -n 1 "$TMP/ids.txt")/ecgs?limit=1" \
+  -H "authorization: Bearer $TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+echo "== reads of ECG $ECG"
+for c in 4 "$CONNECTIONS"; do
+  ECG_SCENARIO=get ECG_PATH="/api/v1/ecgs/$ECG/insights" wrk_run "insights_c$c" "$c"
+  ECG_SCENARIO=get ECG_PATH="/api/v1/ecgs/$ECG" wrk_run "metadata_c$c" "$c"
+done
+ECG_SCENARIO=get ECG_PATH="/api/v1/ecgs/$ECG?include=signals" wrk_run "signals_c4" 4
+ECG_SCENARIO=get ECG_PATH="/api/v1/patients/$(head -n 1 "$TMP/ids.txt")/ecgs?limit=20" wrk_run "list_20_c4" 4
+
+if [[ $DB == sqlite ]]; then
+  stored=$(python3 - "$TMP/ecg.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+n, size, samples = c.execute("SELECT COUNT(*), SUM(LENGTH(signal)), SUM(number_of_samples) FROM ecg_lead").fetchone()
+print(f"{n} leads stored, {size / samples:.2f} bytes per sample")
+PY
+)
+  echo "$stored" | tee "$RESULTS/storage.txt"
+fi
+
+{
+  echo "# ecg bench $STAMP on $DB: wrk -t$THREADS -c$CONNECTIONS -d$DURATION; $(git rev-parse --short HEAD) $(nproc) cores"
+  python3 - "$TSV" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+head = ["scenario", "req/s", "p50 ms", "p99 ms", "errors", "RSS MiB", "server CPU ms/req"]
+table = [[r["scenario"], r["req_per_s"], r["p50_ms"], r["p99_ms"], r["errors"], r["rss_mib"], r["cpu_ms_per_req"]] for r in rows]
+widths = [max(len(str(x)) for x in col) for col in zip(head, *table)]
+for line in [head, ["-" * w for w in widths], *table]:
+    print("| " + " | ".join(str(x).ljust(w) for x, w in zip(line, widths)) + " |")
+PY
+} | tee "$RESULTS/summary.md"
+echo "results in ${RESULTS#"$ROOT"/}"
