@@ -164,9 +164,10 @@ impl ChartContext {
     }
 
     fn temperatures(&self, at: DateTime<Utc>) -> Vec<(DateTime<Utc>, f64)> {
+        let from = at - FEVER_LOOKBACK;
         self.recent
             .iter()
-            .filter(|(t, _, _)| *t >= at - FEVER_LOOKBACK && *t <= at)
+            .filter(|(t, _, _)| (from..=at).contains(t))
             .filter_map(|(t, _, temp)| temp.map(|c| (*t, c)))
             .collect()
     }
@@ -507,7 +508,6 @@ async fn chart_patients<C: Executor>(
     let mut summaries = Vec::with_capacity(by_patient.len());
     for (patient_id, sets) in by_patient {
         let mut context = contexts.remove(&patient_id).unwrap_or_default();
-        let mut newest: Option<&VitalSignsRecord> = None;
         let first_record = records.len();
         for (index, patient, observation) in sets {
             let record = VitalSignsRecord::score(
@@ -579,10 +579,7 @@ async fn chart_patients<C: Executor>(
         }
         // The sets are in time order, so the last is the newest; the upsert keeps a newer
         // line already there.
-        for r in &records[first_record..] {
-            newest = Some(r);
-        }
-        if let Some(r) = newest {
+        if let Some(r) = records[first_record..].last() {
             summaries.push(ObservationSummary {
                 patient_id,
                 vital_signs_id: r.id,
