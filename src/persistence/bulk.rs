@@ -1,9 +1,8 @@
-//! Bulk appends: many rows in one statement with one parameter, a JSON array of rows that the
-//! database unpacks itself (`json_each` on SQLite, `jsonb_array_elements` on PostgreSQL).
-//!
-//! The SQL text depends only on the table and its columns, so each connection prepares it once,
-//! and the driver binds one value instead of one per cell: for the append-heavy tables (audit
-//! events, charted vital signs) that binding, not the database, was most of the cost.
+//! Bulk appends, two ways. Narrow rows (audit events): one statement with one parameter, a JSON
+//! array of rows that the database unpacks itself (`json_each` on SQLite, `jsonb_array_elements`
+//! on PostgreSQL), prepared once per connection whatever the row count. Wide rows (charted
+//! vital signs): multi-row `VALUES` of a fixed shape, because unpacking a cell from JSON in SQL
+//! costs more the more cells a row has.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{DbBackend, Statement};

@@ -13,7 +13,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::bulk::{self, BulkTable, Cell};
+use super::bulk;
 use super::entities::observation_summary;
 use super::entities::vital_signs::{self, Column, Entity};
 use super::repository::{Repository, before_time_uuid, finish_page, time_uuid_key};
@@ -51,42 +51,39 @@ struct StoredFlag {
     high: f64,
 }
 
-/// Rows per bulk statement: a JSON parameter of about a megabyte.
-const ROWS_PER_INSERT: usize = 2000;
+/// Overview lines per upsert statement: 9 parameters each stays under SQLite's 32,766.
+const SUMMARIES_PER_UPSERT: usize = 2000;
 
-/// `vital_signs` as bulk appends write it, in `json_row`'s order.
-const VITAL_SIGNS_TABLE: BulkTable = BulkTable {
-    table: "vital_signs",
-    columns: &[
-        ("id", Cell::Uuid),
-        ("patient_id", Cell::Uuid),
-        ("recorded_at", Cell::Timestamp),
-        ("recorded_by", Cell::Uuid),
-        ("heart_rate", Cell::Double),
-        ("systolic_bp", Cell::Double),
-        ("diastolic_bp", Cell::Double),
-        ("respiratory_rate", Cell::Double),
-        ("temperature_c", Cell::Double),
-        ("spo2", Cell::Double),
-        ("on_oxygen", Cell::Bool),
-        ("consciousness", Cell::Text),
-        ("pain_score", Cell::SmallInt),
-        ("weight_kg", Cell::Double),
-        ("note", Cell::Text),
-        ("spo2_scale", Cell::SmallInt),
-        ("news2_score", Cell::SmallInt),
-        ("news2_risk", Cell::Text),
-        ("news2_complete", Cell::Bool),
-        ("flagged", Cell::Bool),
-        ("flags", Cell::Text),
-        ("status", Cell::Text),
-        ("error_reason", Cell::Text),
-        ("error_marked_by", Cell::Uuid),
-        ("error_marked_at", Cell::Timestamp),
-        ("replaces", Cell::Uuid),
-        ("created_at", Cell::Timestamp),
-    ],
-};
+/// The columns of `vital_signs` in `value_row`'s order.
+const VITAL_SIGNS_COLUMNS: [&str; 27] = [
+    "id",
+    "patient_id",
+    "recorded_at",
+    "recorded_by",
+    "heart_rate",
+    "systolic_bp",
+    "diastolic_bp",
+    "respiratory_rate",
+    "temperature_c",
+    "spo2",
+    "on_oxygen",
+    "consciousness",
+    "pain_score",
+    "weight_kg",
+    "note",
+    "spo2_scale",
+    "news2_score",
+    "news2_risk",
+    "news2_complete",
+    "flagged",
+    "flags",
+    "status",
+    "error_reason",
+    "error_marked_by",
+    "error_marked_at",
+    "replaces",
+    "created_at",
+];
 
 fn value_row(m: vital_signs::Model) -> Vec<sea_orm::Value> {
     vec![
@@ -118,39 +115,6 @@ fn value_row(m: vital_signs::Model) -> Vec<sea_orm::Value> {
         m.replaces.into(),
         m.created_at.into(),
     ]
-}
-
-#[allow(dead_code)]
-fn json_row(m: &vital_signs::Model) -> serde_json::Value {
-    serde_json::json!([
-        bulk::uuid(m.id),
-        bulk::uuid(m.patient_id),
-        bulk::time(m.recorded_at),
-        bulk::uuid(m.recorded_by),
-        m.heart_rate,
-        m.systolic_bp,
-        m.diastolic_bp,
-        m.respiratory_rate,
-        m.temperature_c,
-        m.spo2,
-        m.on_oxygen,
-        m.consciousness,
-        m.pain_score,
-        m.weight_kg,
-        m.note,
-        m.spo2_scale,
-        m.news2_score,
-        m.news2_risk,
-        m.news2_complete,
-        m.flagged,
-        m.flags,
-        m.status,
-        m.error_reason,
-        m.error_marked_by.map(bulk::uuid),
-        m.error_marked_at.map(bulk::time),
-        m.replaces.map(bulk::uuid),
-        bulk::time(m.created_at),
-    ])
 }
 
 fn to_row(r: &VitalSignsRecord) -> StoreResult<vital_signs::Model> {
@@ -302,12 +266,11 @@ fn summary_to_domain(row: &observation_summary::Model) -> StoreResult<Observatio
 impl VitalSignsRepository {
     /// Inserts records with multi-row statements (see `bulk::append_values`).
     pub async fn insert_many<C: Executor>(db: &C, records: &[VitalSignsRecord]) -> StoreResult<()> {
-        let columns: Vec<&str> = VITAL_SIGNS_TABLE.columns.iter().map(|(n, _)| *n).collect();
         let rows = records
             .iter()
             .map(|r| to_row(r).map(value_row))
             .collect::<StoreResult<Vec<_>>>()?;
-        bulk::append_values(db, VITAL_SIGNS_TABLE.table, &columns, rows).await
+        bulk::append_values(db, "vital_signs", &VITAL_SIGNS_COLUMNS, rows).await
     }
 
     pub async fn find<C: Executor>(db: &C, id: Uuid) -> StoreResult<Option<VitalSignsRecord>> {
@@ -544,7 +507,7 @@ impl VitalSignsRepository {
     ) -> StoreResult<()> {
         use observation_summary::{Column as S, Entity as Summary};
         use sea_orm::sea_query::{Alias, Expr, ExprTrait};
-        for chunk in summaries.chunks(ROWS_PER_INSERT) {
+        for chunk in summaries.chunks(SUMMARIES_PER_UPSERT) {
             let rows = chunk.iter().map(|s| {
                 observation_summary::Model {
                     patient_id: s.patient_id,
