@@ -113,6 +113,11 @@ impl AppState {
             ),
             alerts: crate::services::alerts::AlertService::new(db.clone(), audit.clone()),
             wards: crate::services::wards::WardService::new(db.clone(), audit.clone()),
+            ecg_trends: crate::services::ecg_trends::EcgTrendService::new(
+                db.clone(),
+                audit.clone(),
+                settings.ward_timezone,
+            ),
             ecgs: crate::services::ecgs::EcgService::new(db.clone(), audit.clone()),
             access,
             audit,

@@ -143,6 +143,9 @@ pub struct Config {
         global = true
     )]
     pub systemic_therapy_window_days: u32,
+    /// IANA zone of the ward: device-local times in uploaded Holter files are read in it.
+    #[arg(long, env = "WARD_TIMEZONE", default_value = "UTC", global = true)]
+    pub ward_timezone: String,
     /// argon2id memory in KiB (at least 19456, OWASP's minimum).
     #[arg(long, env = "ARGON2_MEMORY_KIB", default_value_t = 19 * 1024, global = true)]
     pub argon2_memory_kib: u32,
@@ -183,6 +186,7 @@ pub struct Settings {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub import_max_bytes: usize,
     pub clinical: ClinicalRules,
+    pub ward_timezone: chrono_tz::Tz,
 }
 
 /// The configurable parts of the clinical rules.
@@ -211,6 +215,8 @@ pub enum ConfigError {
     OutOfRange(&'static str, i64),
     #[error("FEVER_DEFINITION {0}")]
     FeverDefinition(String),
+    #[error("WARD_TIMEZONE '{0}' is not an IANA time zone")]
+    WardTimezone(String),
     #[error("SYSTEMIC_THERAPY_WINDOW_DAYS must be between 1 and 365")]
     TherapyWindow,
     #[error("argon2 parameters below OWASP's minimum (m=19456 KiB, t=2, p=1)")]
@@ -301,6 +307,10 @@ impl Settings {
         if !(1..=365).contains(&config.systemic_therapy_window_days) {
             return Err(ConfigError::TherapyWindow);
         }
+        let ward_timezone = config
+            .ward_timezone
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| ConfigError::WardTimezone(config.ward_timezone.clone()))?;
         Ok(Self {
             database_url: url.to_owned(),
             pool: PoolSettings {
@@ -324,6 +334,7 @@ impl Settings {
                 fever_definition,
                 systemic_therapy_window_days: config.systemic_therapy_window_days,
             },
+            ward_timezone,
         })
     }
 }

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_foundation;
 mod m20261124_000002_vital_signs;
 mod m20261124_000003_ecgs;
+mod m20261124_000004_ecg_trends;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_foundation::Migration),
             Box::new(m20261124_000002_vital_signs::Migration),
             Box::new(m20261124_000003_ecgs::Migration),
+            Box::new(m20261124_000004_ecg_trends::Migration),
         ]
     }
 }

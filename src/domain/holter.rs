@@ -1717,3 +1717,39 @@ mod tests {
         assert!(smoothed.min.iter().filter(|v| v.is_none()).count() == 3);
     }
 }
+
+/// A trend point as the registry keeps it: the trend it belongs to, its UTC instant and values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTrendPoint {
+    pub trend_type: String,
+    pub units: String,
+    pub label: String,
+    /// `DATE_TIME_HL7` as the file wrote it (device-local).
+    pub date_time_hl7: String,
+    pub at: DateTime<Utc>,
+    pub min_value: Option<i32>,
+    pub avg_value: Option<i32>,
+    pub max_value: Option<i32>,
+    pub valid: bool,
+}
+
+impl StoredTrendPoint {
+    pub fn value(&self, component: TrendComponent) -> Option<i32> {
+        match component {
+            TrendComponent::Min => self.min_value,
+            TrendComponent::Avg => self.avg_value,
+            TrendComponent::Max => self.max_value,
+        }
+    }
+}
+
+/// One component of one trend's stored points (in time order) as a series for [`smooth`].
+pub fn stored_series(points: &[StoredTrendPoint], component: TrendComponent) -> Vec<SeriesValue> {
+    points
+        .iter()
+        .map(|p| SeriesValue {
+            at: p.at,
+            value: p.value(component).map(f64::from),
+        })
+        .collect()
+}

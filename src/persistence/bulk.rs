@@ -99,6 +99,26 @@ pub async fn append_values<C: Executor>(
     columns: &[&str],
     rows: Vec<Vec<sea_orm::Value>>,
 ) -> StoreResult<()> {
+    insert_values(db, table, columns, rows, "").await.map(drop)
+}
+
+/// As `append_values`, skipping rows whose key is already stored; returns how many were added.
+pub async fn append_values_skipping_duplicates<C: Executor>(
+    db: &C,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<sea_orm::Value>>,
+) -> StoreResult<u64> {
+    insert_values(db, table, columns, rows, " ON CONFLICT DO NOTHING").await
+}
+
+async fn insert_values<C: Executor>(
+    db: &C,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<sea_orm::Value>>,
+    suffix: &str,
+) -> StoreResult<u64> {
     let backend = db.get_database_backend();
     let width = columns.len();
     let sql_for = |n: usize| {
@@ -121,10 +141,12 @@ pub async fn append_values<C: Executor>(
             }
             sql.push(')');
         }
+        sql.push_str(suffix);
         sql
     };
     let full = sql_for(VALUES_ROWS);
     let mut rows = rows.into_iter().peekable();
+    let mut inserted = 0;
     while rows.peek().is_some() {
         let chunk: Vec<Vec<sea_orm::Value>> = rows.by_ref().take(VALUES_ROWS).collect();
         let n = chunk.len();
@@ -134,10 +156,12 @@ pub async fn append_values<C: Executor>(
             sql_for(n)
         };
         let values: Vec<sea_orm::Value> = chunk.into_iter().flatten().collect();
-        db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
+        inserted += db
+            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?
+            .rows_affected();
     }
-    Ok(())
+    Ok(inserted)
 }
 
 /// A time as both databases read it back: RFC 3339 with the UTC offset, as the driver writes.

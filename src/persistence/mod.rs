@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod bulk;
+pub mod ecg_trends;
 pub mod ecgs;
 pub mod entities;
 pub mod idempotency;

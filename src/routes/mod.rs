@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod docs;
+pub mod ecg_trends;
 pub mod ecgs;
 pub mod extract;
 pub mod health;
@@ -41,6 +42,7 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
             .merge(lab_results::router())
             .merge(alerts::router())
             .merge(wards::router())
+            .merge(ecg_trends::router())
             .merge(audit::router()),
     )
 }

@@ -5,6 +5,7 @@ pub mod access;
 pub mod alerts;
 pub mod audit;
 pub mod auth;
+pub mod ecg_trends;
 pub mod ecgs;
 pub mod error;
 pub mod lab_results;
@@ -39,5 +40,6 @@ pub struct Services {
     pub lab_results: lab_results::LabResultService,
     pub alerts: alerts::AlertService,
     pub wards: wards::WardService,
+    pub ecg_trends: ecg_trends::EcgTrendService,
     pub ecgs: ecgs::EcgService,
 }

@@ -114,6 +114,7 @@ pub fn test_settings(database_url: &str) -> Settings {
         trusted_proxies: Vec::new(),
         import_max_bytes: 8 * 1024 * 1024,
         clinical: Default::default(),
+        ward_timezone: chrono_tz::UTC,
     }
 }
 

@@ -7,6 +7,7 @@ mod alerts;
 mod audit;
 mod auth;
 mod commands;
+mod ecg_trends;
 mod ecgs;
 mod health;
 mod migrations;

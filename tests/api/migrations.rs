@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::helpers::{fresh_database, test_settings};
 
-const TABLES: [&str; 12] = [
+const TABLES: [&str; 13] = [
     "patient",
     "app_user",
     "audit_event",
@@ -21,6 +21,7 @@ const TABLES: [&str; 12] = [
     "observation_summary",
     "ecg",
     "ecg_lead",
+    "ecg_trend_point",
 ];
 
 async fn tables_present(conn: &DatabaseConnection) -> Vec<&'static str> {

@@ -5,6 +5,7 @@ pub mod app_user;
 pub mod audit_event;
 pub mod ecg;
 pub mod ecg_lead;
+pub mod ecg_trend_point;
 pub mod idempotency_key;
 pub mod lab_result;
 pub mod login_throttle;
