@@ -97,8 +97,12 @@ impl fmt::Display for FieldErrors {
 
 impl std::error::Error for FieldErrors {}
 
-/// Trims a free-text value and checks its length in characters (not bytes).
+/// Trims a free-text value and checks its length in characters (not bytes). Control characters
+/// are refused anywhere, also where trimming would drop them (tab, NEL), as the API documents.
 pub fn bounded_text(value: &str, min: usize, max: usize) -> Result<String, String> {
+    if value.chars().any(char::is_control) {
+        return Err("must not contain control characters".to_owned());
+    }
     let trimmed = value.trim();
     let len = trimmed.chars().count();
     if len < min {
@@ -110,9 +114,6 @@ pub fn bounded_text(value: &str, min: usize, max: usize) -> Result<String, Strin
     }
     if len > max {
         return Err(format!("must be at most {max} characters"));
-    }
-    if trimmed.chars().any(|c| c.is_control()) {
-        return Err("must not contain control characters".to_owned());
     }
     Ok(trimmed.to_owned())
 }
@@ -127,6 +128,8 @@ mod tests {
         assert!(bounded_text("   ", 1, 3).is_err());
         assert!(bounded_text("abcd", 1, 3).is_err());
         assert!(bounded_text("a\u{0007}b", 1, 3).is_err());
+        assert!(bounded_text("\u{0085}ab", 1, 3).is_err());
+        assert!(bounded_text("ab\t", 1, 3).is_err());
     }
 
     #[test]

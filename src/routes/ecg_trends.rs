@@ -193,7 +193,7 @@ pub struct TrendQuery {
     /// trend that never reaches across a gap (a missing value, or values more than 10 minutes
     /// apart); missing values stay missing.
     #[param(
-        pattern = "^(none|moving_average:[0-9]{1,2}|median:[0-9]{1,2})$",
+        pattern = "^(none|(moving_average|median):([13579]|[1-4][13579]|51))$",
         example = "median:5"
     )]
     smoothing: Option<String>,
@@ -227,6 +227,15 @@ async fn read_trends(
             Smoothing::parse(text).map_err(|m| ApiError::invalid_field("smoothing", m))?
         }
     };
+    if q.trend_type
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > 64)
+    {
+        return Err(ApiError::invalid_field(
+            "trend_type",
+            "must be at most 64 characters",
+        ));
+    }
     let filter = TrendFilter {
         trend_type: q.trend_type,
         from: q.from,
