@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{Authorized, Json, Path, Query};
+use super::extract::{Authorized, Json, Path, Query, media_type};
 use crate::app::AppState;
 use crate::domain::holter::Smoothing;
 use crate::error::{ApiError, Problem};
@@ -123,12 +123,7 @@ async fn upload_trends(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<TrendUploadResponse>), ApiError> {
-    let xml = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .is_some_and(|v| v == "application/xml" || v == "text/xml");
+    let xml = media_type(&headers).is_some_and(|v| v == "application/xml" || v == "text/xml");
     if !xml {
         return Err(ApiError::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
             .with_detail("send the trend file as application/xml"));

@@ -17,6 +17,15 @@ use crate::error::ApiError;
 use crate::services::access::Permission;
 use crate::services::{Actor, Permit, RequestContext};
 
+/// The request's media type (without parameters), lower-cased, if it names one.
+pub fn media_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+}
+
 /// `axum::Json` whose rejections are problem+json, and which takes only a JSON object: serde
 /// would otherwise fill a struct from an array of its fields in order (`[2, null]`), a shape no
 /// client means and the API does not document.
@@ -31,15 +40,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|v| v.trim().to_ascii_lowercase())
-            .is_some_and(|v| {
-                v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
-            });
+        let json = media_type(req.headers()).is_some_and(|v| {
+            v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+        });
         if !json {
             return Err(ApiError::from_status(
                 axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,

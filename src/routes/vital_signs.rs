@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::alerts::AlertResponse;
-use super::extract::{Authorized, Json, Path, Query};
+use super::extract::{Authorized, Json, Path, Query, media_type};
 use super::links::{Links, api, filter_query, links, page_links};
 use super::patients::ListResponse;
 use crate::app::AppState;
@@ -435,12 +435,7 @@ async fn import_vital_signs(
     Query(q): Query<ImportQuery>,
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    let csv_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("text/csv"));
+    let csv_type = media_type(request.headers()).is_some_and(|v| v == "text/csv");
     if !csv_type {
         return Err(ApiError::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
             .with_detail("send the file as text/csv"));
