@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -93,7 +93,8 @@ pub struct TrendUploadResponse {
 }
 
 /// Uploads a Holter trend export (`HOLTER_STATISTICS`/`TRENDS`/`TREND`/`TREND_VALUE`) for an
-/// admitted patient (nurses, physicians, technicians), as the raw body (`application/xml`).
+/// admitted patient (nurses, physicians, technicians), as the raw body (`application/xml`) or as
+/// the `file` field of a `multipart/form-data` form.
 ///
 /// The file is parsed as a stream and stored all or nothing: malformed XML, a missing attribute,
 /// an unparseable timestamp or a duplicate point refuses it with 422 naming the line. Device-local
@@ -112,7 +113,7 @@ pub struct TrendUploadResponse {
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The patient is not admitted", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "File over 16 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/xml", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither application/xml nor multipart/form-data", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Malformed file (line and reason) or unknown time zone", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn upload_trends(
@@ -120,14 +121,9 @@ async fn upload_trends(
     Authorized(permit): Authorized<RecordEcg>,
     Path(patient_id): Path<Uuid>,
     Query(q): Query<UploadQuery>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: axum::extract::Request,
 ) -> Result<(StatusCode, Json<TrendUploadResponse>), ApiError> {
-    let xml = media_type(&headers).is_some_and(|v| v == "application/xml" || v == "text/xml");
-    if !xml {
-        return Err(ApiError::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
-            .with_detail("send the trend file as application/xml"));
-    }
+    let body = trend_file(request, &state).await?;
     let service = &state.services.ecg_trends;
     let zone = match q.timezone.as_deref() {
         None => service.ward_timezone(),
@@ -171,6 +167,36 @@ async fn upload_trends(
             sample,
         }),
     ))
+}
+
+/// The uploaded file: the raw `application/xml` body, or the `file` field of a
+/// `multipart/form-data` form (what a browser's file input sends).
+async fn trend_file(request: axum::extract::Request, state: &AppState) -> Result<Bytes, ApiError> {
+    use axum::extract::{FromRequest, Multipart};
+    match media_type(request.headers()).as_deref() {
+        Some("application/xml" | "text/xml") => Bytes::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::from_status(e.status())),
+        Some("multipart/form-data") => {
+            let mut form = Multipart::from_request(request, state)
+                .await
+                .map_err(|e| ApiError::bad_request(e.body_text()))?;
+            while let Some(field) = form
+                .next_field()
+                .await
+                .map_err(|e| ApiError::from_status(e.status()).with_detail(e.body_text()))?
+            {
+                if field.name() == Some("file") {
+                    return field.bytes().await.map_err(|e| {
+                        ApiError::from_status(e.status()).with_detail(e.body_text())
+                    });
+                }
+            }
+            Err(ApiError::invalid_field("file", "the form has no `file` field"))
+        }
+        _ => Err(ApiError::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            .with_detail("send the trend file as application/xml or as the `file` field of multipart/form-data")),
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

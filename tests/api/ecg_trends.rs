@@ -240,3 +240,45 @@ async fn admins_and_strangers_cannot_reach_trends_and_unknown_patients_are_404()
     .await
     .problem(StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_browser_form_upload_of_the_file_field_is_taken_like_the_raw_body() {
+    let app = TestApp::spawn_with(|s| s.max_body_bytes = 4 * 1024 * 1024).await;
+    let nurse = app.token(Role::Nurse).await;
+    let id = patient(&app, &nurse).await;
+    let path = format!("/api/v1/patients/{id}/ecg-trends");
+    let boundary = "----oncology-registry-test";
+    let form = |name: &str| {
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; \
+             filename=\"trends.xml\"\r\nContent-Type: application/xml\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend(sample());
+        body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+        body
+    };
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let r = app
+        .post(&path)
+        .bearer(&nurse)
+        .raw(&content_type, form("file"))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["inserted_rows"], 5472);
+
+    // A form without a `file` field names what is missing; nothing more is stored.
+    let r = app
+        .post(&path)
+        .bearer(&nurse)
+        .raw(&content_type, form("document"))
+        .send()
+        .await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), ["file"]);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ecg_trend_point").await,
+        5472
+    );
+}
