@@ -119,13 +119,28 @@ pub enum TrendComponent {
     Max,
 }
 
-impl TrendPoint {
-    pub fn value(&self, component: TrendComponent) -> Option<i32> {
+/// A trend value with its instant and its min/avg/max: a parsed point or a stored one.
+pub trait TrendValue {
+    fn at(&self) -> DateTime<Utc>;
+    fn values(&self) -> [Option<i32>; 3];
+
+    fn value(&self, component: TrendComponent) -> Option<i32> {
+        let [min, avg, max] = self.values();
         match component {
-            TrendComponent::Min => self.min_value,
-            TrendComponent::Avg => self.avg_value,
-            TrendComponent::Max => self.max_value,
+            TrendComponent::Min => min,
+            TrendComponent::Avg => avg,
+            TrendComponent::Max => max,
         }
+    }
+}
+
+impl TrendValue for TrendPoint {
+    fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+
+    fn values(&self) -> [Option<i32>; 3] {
+        [self.min_value, self.avg_value, self.max_value]
     }
 }
 
@@ -742,11 +757,11 @@ pub struct SeriesValue {
 }
 
 /// One component of a trend's points as a series, ready for [`smooth`].
-pub fn series(points: &[TrendPoint], component: TrendComponent) -> Vec<SeriesValue> {
+pub fn series<P: TrendValue>(points: &[P], component: TrendComponent) -> Vec<SeriesValue> {
     points
         .iter()
         .map(|p| SeriesValue {
-            at: p.at,
+            at: p.at(),
             value: p.value(component).map(f64::from),
         })
         .collect()
@@ -1733,23 +1748,12 @@ pub struct StoredTrendPoint {
     pub valid: bool,
 }
 
-impl StoredTrendPoint {
-    pub fn value(&self, component: TrendComponent) -> Option<i32> {
-        match component {
-            TrendComponent::Min => self.min_value,
-            TrendComponent::Avg => self.avg_value,
-            TrendComponent::Max => self.max_value,
-        }
+impl TrendValue for StoredTrendPoint {
+    fn at(&self) -> DateTime<Utc> {
+        self.at
     }
-}
 
-/// One component of one trend's stored points (in time order) as a series for [`smooth`].
-pub fn stored_series(points: &[StoredTrendPoint], component: TrendComponent) -> Vec<SeriesValue> {
-    points
-        .iter()
-        .map(|p| SeriesValue {
-            at: p.at,
-            value: p.value(component).map(f64::from),
-        })
-        .collect()
+    fn values(&self) -> [Option<i32>; 3] {
+        [self.min_value, self.avg_value, self.max_value]
+    }
 }

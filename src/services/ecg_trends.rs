@@ -16,7 +16,7 @@ use crate::domain::FieldErrors;
 use crate::domain::audit::{AuditAction, AuditOutcome, ResourceType};
 use crate::domain::holter::{
     DEFAULT_MAX_POINTS, Smoothing, StoredTrendPoint, TrendComponent, TrendImport, parse_trend_file,
-    smooth, stored_series,
+    series, smooth,
 };
 use crate::domain::observation::stored_precision;
 use crate::domain::patient::PatientStatus;
@@ -157,13 +157,7 @@ impl EcgTrendService {
         }
         let mut readings = Vec::new();
         for (_, points) in by_trend {
-            let smoothed = |c| {
-                smooth(
-                    &stored_series(&points, c),
-                    smoothing,
-                    SMOOTHING_MAX_GAP_SECONDS,
-                )
-            };
+            let smoothed = |c| smooth(&series(&points, c), smoothing, SMOOTHING_MAX_GAP_SECONDS);
             let (min, avg, max) = (
                 smoothed(TrendComponent::Min),
                 smoothed(TrendComponent::Avg),
