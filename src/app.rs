@@ -46,6 +46,8 @@ pub struct App {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The largest CSV import accepted.
     pub import_max_bytes: usize,
+    /// How often following streams look for changes.
+    pub stream_poll: std::time::Duration,
 }
 
 impl Deref for AppState {
@@ -79,6 +81,10 @@ impl AppState {
         db.migrate().await?;
         db.spawn_checkpointer(std::time::Duration::from_millis(500));
         let state = Self::with_database(db, settings);
+        state
+            .services
+            .streams
+            .spawn_pruner(std::time::Duration::from_secs(600));
         if let Some(admin) = settings.bootstrap_admin.clone() {
             let username = admin.username.clone();
             if state.services.users.bootstrap_admin(admin).await?.is_some() {
@@ -119,6 +125,7 @@ impl AppState {
                 settings.ward_timezone,
             ),
             ecgs: crate::services::ecgs::EcgService::new(db.clone(), audit.clone()),
+            streams: crate::services::streams::StreamService::new(db.clone(), audit.clone()),
             access,
             audit,
             tokens,
@@ -128,6 +135,7 @@ impl AppState {
             services,
             trusted_proxies: settings.trusted_proxies.clone(),
             import_max_bytes: settings.import_max_bytes,
+            stream_poll: settings.stream_poll,
         }))
     }
 }

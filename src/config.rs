@@ -146,6 +146,15 @@ pub struct Config {
     /// IANA zone of the ward: device-local times in uploaded Holter files are read in it.
     #[arg(long, env = "WARD_TIMEZONE", default_value = "UTC", global = true)]
     pub ward_timezone: String,
+    /// How often a following WebSocket stream looks for new changes in the database (which is
+    /// what lets it see changes made through other replicas), in milliseconds: 50 to 60000.
+    #[arg(
+        long,
+        env = "STREAM_POLL_MILLIS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub stream_poll_millis: u64,
     /// argon2id memory in KiB (at least 19456, OWASP's minimum).
     #[arg(long, env = "ARGON2_MEMORY_KIB", default_value_t = 19 * 1024, global = true)]
     pub argon2_memory_kib: u32,
@@ -187,6 +196,7 @@ pub struct Settings {
     pub import_max_bytes: usize,
     pub clinical: ClinicalRules,
     pub ward_timezone: chrono_tz::Tz,
+    pub stream_poll: Duration,
 }
 
 /// The configurable parts of the clinical rules.
@@ -217,6 +227,8 @@ pub enum ConfigError {
     FeverDefinition(String),
     #[error("WARD_TIMEZONE '{0}' is not an IANA time zone")]
     WardTimezone(String),
+    #[error("STREAM_POLL_MILLIS must be between 50 and 60000")]
+    StreamPoll,
     #[error("SYSTEMIC_THERAPY_WINDOW_DAYS must be between 1 and 365")]
     TherapyWindow,
     #[error("argon2 parameters below OWASP's minimum (m=19456 KiB, t=2, p=1)")]
@@ -311,6 +323,9 @@ impl Settings {
             .ward_timezone
             .parse::<chrono_tz::Tz>()
             .map_err(|_| ConfigError::WardTimezone(config.ward_timezone.clone()))?;
+        if !(50..=60_000).contains(&config.stream_poll_millis) {
+            return Err(ConfigError::StreamPoll);
+        }
         Ok(Self {
             database_url: url.to_owned(),
             pool: PoolSettings {
@@ -335,6 +350,7 @@ impl Settings {
                 systemic_therapy_window_days: config.systemic_therapy_window_days,
             },
             ward_timezone,
+            stream_poll: Duration::from_millis(config.stream_poll_millis),
         })
     }
 }

@@ -12,6 +12,7 @@ pub mod observation;
 pub mod page;
 pub mod patient;
 pub mod permission;
+pub mod stream;
 pub mod throttle;
 pub mod user;
 pub mod vitals;

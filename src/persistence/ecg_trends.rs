@@ -37,7 +37,8 @@ const COLUMNS: [&str; 12] = [
 /// Which points to read.
 #[derive(Debug, Clone, Default)]
 pub struct TrendFilter {
-    pub trend_type: Option<String>,
+    /// Only these trends; empty means every trend.
+    pub trend_types: Vec<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
 }
@@ -98,8 +99,8 @@ impl EcgTrendRepository {
         limit: u64,
     ) -> StoreResult<Vec<StoredTrendPoint>> {
         let mut q = Entity::find().filter(Column::PatientId.eq(patient_id));
-        if let Some(t) = &filter.trend_type {
-            q = q.filter(Column::TrendType.eq(t.as_str()));
+        if !filter.trend_types.is_empty() {
+            q = q.filter(Column::TrendType.is_in(filter.trend_types.iter().map(String::as_str)));
         }
         if let Some(from) = filter.from {
             q = q.filter(Column::At.gte(from));

@@ -12,6 +12,7 @@ pub mod lab_results;
 pub mod patients;
 pub mod repository;
 pub mod sessions;
+pub mod stream_events;
 pub mod throttle;
 pub mod users;
 pub mod vital_signs;

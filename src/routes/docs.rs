@@ -27,6 +27,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         (name = "lab-results", description = "Neutrophil counts for the febrile neutropenia rule"),
         (name = "alerts", description = "Clinical alerts and their lifecycle"),
         (name = "wards", description = "The ward overview"),
+        (name = "streams", description = "Live WebSocket streams: Holter trends, a ward's vital signs and alerts"),
         (name = "audit", description = "The audit log (administrators)"),
     )
 )]

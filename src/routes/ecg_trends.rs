@@ -258,7 +258,7 @@ async fn read_trends(
         ));
     }
     let filter = TrendFilter {
-        trend_type: q.trend_type,
+        trend_types: q.trend_type.into_iter().collect(),
         from: q.from,
         to: q.to,
     };

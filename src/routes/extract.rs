@@ -234,6 +234,41 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .then_some(token.trim())
 }
 
+/// The subprotocol a browser names before its access token in `Sec-WebSocket-Protocol`
+/// (`new WebSocket(url, ["bearer", token])`); the server answers with it, never with the token.
+pub const WEBSOCKET_TOKEN_PROTOCOL: &str = "bearer";
+
+/// The access token of a WebSocket upgrade, which browsers cannot send in a header of their own:
+/// the entry after `bearer` in `Sec-WebSocket-Protocol`, or the `access_token` query parameter.
+/// Only upgrades may carry a token this way: in any other request's URL it would end up in
+/// browser histories and proxy logs.
+fn websocket_token(parts: &Parts) -> Option<&str> {
+    let upgrade = parts
+        .headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !upgrade {
+        return None;
+    }
+    let from_protocols = parts
+        .headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .skip_while(|p| !p.eq_ignore_ascii_case(WEBSOCKET_TOKEN_PROTOCOL))
+        .nth(1);
+    from_protocols.or_else(|| {
+        parts.uri.query()?.split('&').find_map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            // JWTs are base64url with dots: nothing in them needs percent-decoding.
+            (name == "access_token").then_some(value)
+        })
+    })
+}
+
 /// Middleware for every protected route: no valid access token, no entry (deny by default).
 /// The verified caller is left in the request for `Authorized` to pick up; verifying the JWT
 /// needs no database round trip.
@@ -244,7 +279,8 @@ pub async fn require_access_token(
 ) -> Response {
     let (mut parts, body) = request.into_parts();
     let context = request_context(&parts, &state.trusted_proxies);
-    let actor = match bearer_token(&parts.headers) {
+    let token = bearer_token(&parts.headers).or_else(|| websocket_token(&parts));
+    let actor = match token {
         None => Err(ApiError::unauthenticated(
             "send an access token: Authorization: Bearer <token>",
         )),

@@ -12,6 +12,7 @@ pub mod health;
 pub mod lab_results;
 pub mod links;
 pub mod patients;
+pub mod streams;
 pub mod users;
 pub mod vital_signs;
 pub mod wards;
@@ -43,6 +44,7 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
             .merge(alerts::router())
             .merge(wards::router())
             .merge(ecg_trends::router())
+            .merge(streams::router())
             .merge(audit::router()),
     )
 }

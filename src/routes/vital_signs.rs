@@ -315,7 +315,7 @@ pub struct VitalSignsResponse {
 }
 
 impl VitalSignsResponse {
-    fn new(r: VitalSignsRecord, alerts: Option<Vec<AlertResponse>>) -> Self {
+    pub(crate) fn new(r: VitalSignsRecord, alerts: Option<Vec<AlertResponse>>) -> Self {
         let v = &r.vitals;
         Self {
             links: links([

@@ -31,6 +31,8 @@ pub struct Actor {
     pub username: String,
     pub role: Role,
     pub context: RequestContext,
+    /// When the access token that proved this expires: a long-lived stream ends there.
+    pub token_expires_at: chrono::DateTime<Utc>,
 }
 
 impl Actor {

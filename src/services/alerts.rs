@@ -10,8 +10,10 @@ use super::vital_signs::append_events;
 use crate::domain::alert::{Alert, AlertStatus, AlertTransitionError};
 use crate::domain::audit::{AuditAction, AuditOutcome, ResourceType};
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::stream::{StreamEvent, StreamTopic};
 use crate::persistence::alerts::{AlertFilter, AlertRepository};
 use crate::persistence::patients::PatientRepository;
+use crate::persistence::stream_events::StreamEventRepository;
 use crate::persistence::{Database, StoreError};
 
 #[derive(Clone)]
@@ -84,6 +86,13 @@ impl AlertService {
         );
         event.reason = Some(to.as_str().to_owned());
         append_events(&txn, &[event]).await?;
+        let feed = StreamEvent::new(
+            StreamTopic::Alerts,
+            moved.patient_id,
+            Some(moved.id),
+            Utc::now(),
+        );
+        StreamEventRepository::append(&txn, &[feed]).await?;
         txn.commit().await?;
         Ok(moved)
     }

@@ -20,9 +20,11 @@ use crate::domain::holter::{
 };
 use crate::domain::observation::stored_precision;
 use crate::domain::patient::PatientStatus;
+use crate::domain::stream::{StreamEvent, StreamTopic};
 use crate::persistence::Database;
 use crate::persistence::ecg_trends::{EcgTrendRepository, TrendFilter};
 use crate::persistence::patients::PatientRepository;
+use crate::persistence::stream_events::StreamEventRepository;
 
 /// The most points one read returns: a day of the 19 trends of a full export is 5,472.
 pub const MAX_POINTS_PER_READ: u64 = 50_000;
@@ -109,6 +111,11 @@ impl EcgTrendService {
         );
         event.reason = Some(format!("holter trends: {inserted_rows} points"));
         append_events(&txn, &[event]).await?;
+        if inserted_rows > 0 {
+            // Followers of this patient's trend stream pick the new points up from the feed.
+            let feed = StreamEvent::new(StreamTopic::EcgTrends, patient_id, None, now);
+            StreamEventRepository::append(&txn, &[feed]).await?;
+        }
         txn.commit().await?;
         Ok(TrendUpload {
             inserted_rows,
@@ -124,24 +131,7 @@ impl EcgTrendService {
         filter: &TrendFilter,
         smoothing: Smoothing,
     ) -> Result<Vec<TrendReading>, ServiceError> {
-        PatientRepository::find(self.db.reader(), patient_id)
-            .await?
-            .ok_or(ServiceError::NotFound("patient"))?;
-        let points = EcgTrendRepository::points(
-            self.db.reader(),
-            patient_id,
-            filter,
-            MAX_POINTS_PER_READ + 1,
-        )
-        .await?;
-        if points.len() as u64 > MAX_POINTS_PER_READ {
-            return Err(ServiceError::invalid(
-                "to",
-                &format!(
-                    "the range holds more than {MAX_POINTS_PER_READ} points; narrow it with from/to or trend_type"
-                ),
-            ));
-        }
+        let points = window_points(&self.db, patient_id, filter).await?;
         self.audit
             .record(permit.actor().event(
                 AuditAction::Read,
@@ -150,28 +140,57 @@ impl EcgTrendService {
                 AuditOutcome::Success,
             ))
             .await?;
-        // Points arrive grouped by trend; smooth each trend on its own.
-        let mut by_trend: BTreeMap<String, Vec<StoredTrendPoint>> = BTreeMap::new();
-        for p in points {
-            by_trend.entry(p.trend_type.clone()).or_default().push(p);
-        }
-        let mut readings = Vec::new();
-        for (_, points) in by_trend {
-            let smoothed = |c| smooth(&series(&points, c), smoothing, SMOOTHING_MAX_GAP_SECONDS);
-            let (min, avg, max) = (
-                smoothed(TrendComponent::Min),
-                smoothed(TrendComponent::Avg),
-                smoothed(TrendComponent::Max),
-            );
-            for (i, point) in points.into_iter().enumerate() {
-                readings.push(TrendReading {
-                    point,
-                    min: min[i],
-                    avg: avg[i],
-                    max: max[i],
-                });
-            }
-        }
-        Ok(readings)
+        Ok(readings(points, smoothing))
     }
+}
+
+/// The patient's points that `filter` selects, by trend then time; refused when the patient
+/// does not exist or the range holds more than `MAX_POINTS_PER_READ` points.
+pub(crate) async fn window_points(
+    db: &Database,
+    patient_id: Uuid,
+    filter: &TrendFilter,
+) -> Result<Vec<StoredTrendPoint>, ServiceError> {
+    PatientRepository::find(db.reader(), patient_id)
+        .await?
+        .ok_or(ServiceError::NotFound("patient"))?;
+    let points =
+        EcgTrendRepository::points(db.reader(), patient_id, filter, MAX_POINTS_PER_READ + 1)
+            .await?;
+    if points.len() as u64 > MAX_POINTS_PER_READ {
+        return Err(ServiceError::invalid(
+            "to",
+            &format!(
+                "the range holds more than {MAX_POINTS_PER_READ} points; narrow it with from/to or trend_type"
+            ),
+        ));
+    }
+    Ok(points)
+}
+
+/// Points (grouped by trend, in time order within each) with their smoothed values: each trend
+/// is smoothed on its own.
+pub(crate) fn readings(points: Vec<StoredTrendPoint>, smoothing: Smoothing) -> Vec<TrendReading> {
+    let mut by_trend: BTreeMap<String, Vec<StoredTrendPoint>> = BTreeMap::new();
+    for p in points {
+        by_trend.entry(p.trend_type.clone()).or_default().push(p);
+    }
+    let mut readings = Vec::new();
+    for (_, points) in by_trend {
+        let smoothed = |c| smooth(&series(&points, c), smoothing, SMOOTHING_MAX_GAP_SECONDS);
+        let (min, avg, max) = (
+            smoothed(TrendComponent::Min),
+            smoothed(TrendComponent::Avg),
+            smoothed(TrendComponent::Max),
+        );
+        for (i, point) in points.into_iter().enumerate() {
+            readings.push(TrendReading {
+                point,
+                min: min[i],
+                avg: avg[i],
+                max: max[i],
+            });
+        }
+    }
+    readings
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod lab_results;
 pub mod passwords;
 pub mod patients;
+pub mod streams;
 pub mod tokens;
 pub mod users;
 pub mod vital_signs;
@@ -42,4 +43,5 @@ pub struct Services {
     pub wards: wards::WardService,
     pub ecg_trends: ecg_trends::EcgTrendService,
     pub ecgs: ecgs::EcgService,
+    pub streams: streams::StreamService,
 }

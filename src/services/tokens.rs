@@ -125,6 +125,8 @@ impl TokenIssuer {
             username: data.claims.preferred_username,
             role,
             context,
+            token_expires_at: chrono::DateTime::from_timestamp(data.claims.exp, 0)
+                .unwrap_or_default(),
         })
     }
 }

@@ -24,12 +24,14 @@ use crate::domain::observation::{
 };
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::patient::{Patient, PatientStatus};
+use crate::domain::stream::{StreamEvent, StreamTopic};
 use crate::domain::vitals::{Parameter, ParameterSummary, next_due, overdue};
 use crate::domain::ward::ObservationSummary;
 use crate::persistence::alerts::AlertRepository;
 use crate::persistence::audit::{AuditRepository, MAX_ROWS_PER_STATEMENT};
 use crate::persistence::lab_results::LabResultRepository;
 use crate::persistence::patients::PatientRepository;
+use crate::persistence::stream_events::StreamEventRepository;
 use crate::persistence::vital_signs::{VitalSignsFilter, VitalSignsRepository};
 use crate::persistence::{Database, Executor, StoreError};
 
@@ -287,6 +289,8 @@ impl VitalSignsService {
                 None
             }
         };
+        let feed = StreamEvent::new(StreamTopic::VitalSigns, patient.id, Some(id), now);
+        StreamEventRepository::append(&txn, &[feed]).await?;
         append_events(&txn, &events).await?;
         txn.commit().await?;
         let old = VitalSignsRecord {
@@ -594,6 +598,17 @@ async fn chart_patients<C: Executor>(
     }
     VitalSignsRepository::insert_many(txn, &records).await?;
     AlertRepository::insert_many(txn, &new_alerts).await?;
+    // Live ward streams follow the change feed, written with the sets it announces.
+    let feed: Vec<StreamEvent> = records
+        .iter()
+        .map(|r| StreamEvent::new(StreamTopic::VitalSigns, r.patient_id, Some(r.id), now))
+        .chain(
+            new_alerts
+                .iter()
+                .map(|a| StreamEvent::new(StreamTopic::Alerts, a.patient_id, Some(a.id), now)),
+        )
+        .collect();
+    StreamEventRepository::append(txn, &feed).await?;
     VitalSignsRepository::upsert_summaries(txn, &summaries, now, true).await?;
     out.sort_by_key(|(index, _)| *index);
     Ok(out)

@@ -115,7 +115,22 @@ pub fn test_settings(database_url: &str) -> Settings {
         import_max_bytes: 8 * 1024 * 1024,
         clinical: Default::default(),
         ward_timezone: chrono_tz::UTC,
+        stream_poll: Duration::from_millis(50),
     }
+}
+
+async fn serve_router(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    addr
 }
 
 /// A fresh, empty database URL on the configured engine.
@@ -233,6 +248,21 @@ impl TestApp {
 
     pub fn db(&self) -> &Database {
         &self.state.db
+    }
+
+    /// Serves the application on a local port (for WebSocket clients, which need a real
+    /// connection); the server lives as long as the test's runtime.
+    pub async fn serve(&self) -> SocketAddr {
+        serve_router(self.router.clone()).await
+    }
+
+    /// A second server replica over the same database, with its own state and pools, served on
+    /// a port of its own: what another pod sharing the production database would be.
+    pub async fn replica(&self) -> SocketAddr {
+        let mut settings = test_settings(&store_url(&self.store));
+        settings.max_body_bytes = 4 * 1024 * 1024;
+        let state = AppState::build(&settings).await.expect("replica starts");
+        serve_router(app::router(state, &settings)).await
     }
 
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder<'_> {

@@ -12,6 +12,7 @@ mod ecgs;
 mod health;
 mod migrations;
 mod patients;
+mod streams;
 mod users;
 mod vital_signs;
 mod wards;

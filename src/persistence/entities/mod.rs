@@ -12,4 +12,5 @@ pub mod login_throttle;
 pub mod observation_summary;
 pub mod patient;
 pub mod refresh_token;
+pub mod stream_event;
 pub mod vital_signs;
