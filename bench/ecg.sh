@@ -43,7 +43,7 @@ cleanup() {
 trap cleanup EXIT
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-[[ -n ${SKIP_BUILD:-} ]] || cargo build --release --locked
+[[ -n ${SKIP_BUILD:-} ]] || cargo build --release --locked --bin oncology-registry --example ws_stream
 
 if [[ $DB == postgres ]]; then
   PG_DB=bench_$(rand 8 a-z0-9)
@@ -118,6 +118,19 @@ PY
   echo "$stored" | tee "$RESULTS/storage.txt"
 fi
 
+# Holter: the 24-hour trend export uploaded (import time, each upload to a fresh patient), then
+# its whole day replayed over one WebSocket (the stream's points per second).
+TRENDS=${TRENDS:-$ROOT/../shared/data/holter-trends/synthetic-24h.xml}
+echo "== trend imports and the WebSocket stream"
+tail -n 10 "$TMP/ids.txt" | while read -r id; do
+  curl -fsS -o /dev/null -w '%{time_total}\n' -H "authorization: Bearer $TOKEN" \
+    -H 'content-type: application/xml' --data-binary @"$TRENDS" \
+    "$BASE/api/v1/patients/$id/ecg-trends?timezone=Europe/Rome"
+done | sort -n | awk '{t[NR] = $1 * 1000} END { printf "trend_import_24h\t%d uploads, median %.1f ms, max %.1f ms\n", NR, t[int((NR + 1) / 2)], t[NR] }' \
+  | tee "$RESULTS/trends.txt"
+"$TARGET/release/examples/ws_stream" "127.0.0.1:$PORT" "$TOKEN" "$(tail -n 1 "$TMP/ids.txt")" \
+  2030-01-07T12:49:01Z 86400 "${STREAM_ROUNDS:-20}" | tee -a "$RESULTS/trends.txt"
+
 {
   echo "# ecg bench $STAMP on $DB: wrk -t$THREADS -c$CONNECTIONS -d$DURATION; $(git rev-parse --short HEAD) $(nproc) cores"
   python3 - "$TSV" <<'PY'
@@ -129,5 +142,6 @@ widths = [max(len(str(x)) for x in col) for col in zip(head, *table)]
 for line in [head, ["-" * w for w in widths], *table]:
     print("| " + " | ".join(str(x).ljust(w) for x, w in zip(line, widths)) + " |")
 PY
+  cat "$RESULTS/trends.txt"
 } | tee "$RESULTS/summary.md"
 echo "results in ${RESULTS#"$ROOT"/}"
