@@ -9,6 +9,7 @@ mod auth;
 mod commands;
 mod ecg_trends;
 mod ecgs;
+mod exams;
 mod health;
 mod migrations;
 mod patients;

@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::helpers::{fresh_database, test_settings};
 
-const TABLES: [&str; 13] = [
+const TABLES: [&str; 16] = [
     "patient",
     "app_user",
     "audit_event",
@@ -22,6 +22,9 @@ const TABLES: [&str; 13] = [
     "ecg",
     "ecg_lead",
     "ecg_trend_point",
+    "exam_type",
+    "exam",
+    "notification",
 ];
 
 async fn tables_present(conn: &DatabaseConnection) -> Vec<&'static str> {
