@@ -12,6 +12,7 @@ mod ecgs;
 mod exams;
 mod health;
 mod migrations;
+mod notifications;
 mod patients;
 mod users;
 mod vital_signs;
