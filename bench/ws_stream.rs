@@ -17,7 +17,8 @@ async fn main() {
         eprintln!("usage: ws_stream ADDR TOKEN PATIENT_ID START_TIME DURATION_SECONDS [ROUNDS]");
         std::process::exit(2);
     }
-    let (addr, token, patient, start, duration) = (&args[1], &args[2], &args[3], &args[4], &args[5]);
+    let (addr, token, patient, start, duration) =
+        (&args[1], &args[2], &args[3], &args[4], &args[5]);
     let rounds: usize = args.get(6).map_or(20, |r| r.parse().expect("ROUNDS"));
     let request = serde_json::json!({
         "patient_id": patient, "start_time": start,

@@ -19,7 +19,7 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::config::Settings;
+use crate::config::{NotifySender, Settings};
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::persistence::Database;
 use crate::routes::docs::{ApiDoc, finish_document};
@@ -28,6 +28,8 @@ use crate::routes::{protected_routes, public_routes};
 use crate::services::access::AccessControl;
 use crate::services::audit::AuditLog;
 use crate::services::auth::AuthService;
+use crate::services::exam_tokens::ExamTokens;
+use crate::services::notifications::{NotificationSender, NotificationService};
 use crate::services::passwords::PasswordHasher;
 use crate::services::patients::PatientService;
 use crate::services::tokens::TokenIssuer;
@@ -80,7 +82,11 @@ impl AppState {
         let db = Database::connect(&settings.database_url, settings.pool).await?;
         db.migrate().await?;
         db.spawn_checkpointer(std::time::Duration::from_millis(500));
-        let state = Self::with_database(db, settings);
+        let state = Self::with_database(db, settings)?;
+        state
+            .services
+            .notifications
+            .spawn_worker(settings.notify.poll);
         state
             .services
             .streams
@@ -95,7 +101,7 @@ impl AppState {
     }
 
     /// The services over an already migrated database.
-    pub fn with_database(db: Database, settings: &Settings) -> Self {
+    pub fn with_database(db: Database, settings: &Settings) -> Result<Self, StartupError> {
         let passwords = PasswordHasher::new(settings.hash_cost);
         let tokens = TokenIssuer::new(
             &settings.jwt_secret.0,
@@ -126,17 +132,37 @@ impl AppState {
             ),
             ecgs: crate::services::ecgs::EcgService::new(db.clone(), audit.clone()),
             streams: crate::services::streams::StreamService::new(db.clone(), audit.clone()),
+            exam_types: crate::services::exam_types::ExamTypeService::new(db.clone()),
+            exams: crate::services::exams::ExamService::new(
+                db.clone(),
+                audit.clone(),
+                ExamTokens::new(
+                    &settings.exams.exam_token_secret.0,
+                    settings.exams.exam_token_ttl,
+                    &settings.exams.result_token_secret.0,
+                    &settings.exams.result_token_issuer,
+                ),
+            ),
+            notifications: NotificationService::new(
+                db.clone(),
+                audit.clone(),
+                match &settings.notify.sender {
+                    NotifySender::Log => NotificationSender::Log,
+                    NotifySender::Webhook(url) => NotificationSender::webhook(url.clone())?,
+                },
+                settings.notify.retry,
+            ),
             access,
             audit,
             tokens,
         };
-        Self(Arc::new(App {
+        Ok(Self(Arc::new(App {
             db,
             services,
             trusted_proxies: settings.trusted_proxies.clone(),
             import_max_bytes: settings.import_max_bytes,
             stream_poll: settings.stream_poll,
-        }))
+        })))
     }
 }
 
@@ -229,6 +255,24 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
              invalid at restart and replicas will not accept each other's tokens. Set JWT_SECRET \
              (at least 32 bytes) in production."
         );
+    }
+    for (generated, name) in [
+        (
+            settings.exams.exam_token_secret_generated,
+            "EXAM_TOKEN_SECRET",
+        ),
+        (
+            settings.exams.result_token_secret_generated,
+            "RESULT_TOKEN_SECRET",
+        ),
+    ] {
+        if generated {
+            tracing::warn!(
+                "{name} is not set: using a random key for this run only. Exam tokens printed \
+                 before a restart (or by another replica) will not verify, and no result token \
+                 of the exam execution system will. Set {name} (at least 32 bytes) in production."
+            );
+        }
     }
     let state = AppState::build(&settings).await?;
     let db = state.db.clone();

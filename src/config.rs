@@ -14,10 +14,12 @@ use crate::persistence::PoolSettings;
 use crate::services::passwords::HashCost;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://oncology-registry.db?mode=rwc";
-const MIN_JWT_SECRET_BYTES: usize = 32;
+const MIN_SECRET_BYTES: usize = 32;
 /// Access tokens are checked without the database, so they must not live long: a day at most.
 const MAX_ACCESS_TTL_SECONDS: i64 = 24 * 3600;
 const MAX_REFRESH_TTL_SECONDS: i64 = 90 * 24 * 3600;
+/// Some results (biopsies) take weeks; a year is the most an exam token may live.
+const MAX_EXAM_TOKEN_TTL_HOURS: i64 = 365 * 24;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -163,6 +165,37 @@ pub struct Config {
     pub argon2_iterations: u32,
     #[arg(long, env = "ARGON2_PARALLELISM", default_value_t = 1, global = true)]
     pub argon2_parallelism: u32,
+    /// The `iss` every result token of the exam execution system must carry (its key comes
+    /// from RESULT_TOKEN_SECRET).
+    #[arg(
+        long,
+        env = "RESULT_TOKEN_ISSUER",
+        default_value = "exam-execution-system",
+        global = true
+    )]
+    pub result_token_issuer: String,
+    /// How long an exam token (printed on the result paper at start) stays valid.
+    #[arg(
+        long,
+        env = "EXAM_TOKEN_TTL_HOURS",
+        default_value_t = 720,
+        global = true
+    )]
+    pub exam_token_ttl_hours: i64,
+    /// Where patient notifications go: `log` or `webhook` (POST to NOTIFY_WEBHOOK_URL).
+    #[arg(long, env = "NOTIFY_SENDER", default_value = "log", global = true)]
+    pub notify_sender: String,
+    /// The hospital SMS/e-mail gateway's URL, for NOTIFY_SENDER=webhook.
+    #[arg(long, env = "NOTIFY_WEBHOOK_URL", global = true)]
+    pub notify_webhook_url: Option<String>,
+    /// How often the delivery worker looks for due notifications, in milliseconds.
+    #[arg(
+        long,
+        env = "NOTIFY_POLL_MILLIS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub notify_poll_millis: u64,
 }
 
 /// A secret string whose `Debug` never shows it.
@@ -197,6 +230,52 @@ pub struct Settings {
     pub clinical: ClinicalRules,
     pub ward_timezone: chrono_tz::Tz,
     pub stream_poll: Duration,
+    pub exams: ExamSettings,
+    pub notify: NotifySettings,
+}
+
+/// Keys and lifetimes of exam and result tokens.
+#[derive(Debug, Clone)]
+pub struct ExamSettings {
+    pub exam_token_secret: Secret,
+    /// True when EXAM_TOKEN_SECRET was not set and a random key was made for this run.
+    pub exam_token_secret_generated: bool,
+    pub exam_token_ttl: chrono::Duration,
+    pub result_token_secret: Secret,
+    pub result_token_secret_generated: bool,
+    pub result_token_issuer: String,
+}
+
+/// Where notifications go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifySender {
+    Log,
+    Webhook(String),
+}
+
+/// Notification delivery.
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    pub sender: NotifySender,
+    pub poll: Duration,
+    pub retry: crate::domain::notification::RetryPolicy,
+}
+
+/// A secret from the environment: at least `MIN_SECRET_BYTES` when set, else random for this
+/// run only (the flag says so, for the warning at start-up).
+fn secret(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<(Secret, bool), ConfigError> {
+    match env(name).filter(|s| !s.is_empty()) {
+        Some(s) if s.len() < MIN_SECRET_BYTES => Err(ConfigError::SecretTooShort(name, s.len())),
+        Some(s) => Ok((Secret(s.into_bytes()), false)),
+        None => {
+            let mut bytes = vec![0_u8; 48];
+            getrandom::fill(&mut bytes).map_err(|e| ConfigError::Random(e.to_string()))?;
+            Ok((Secret(bytes), true))
+        }
+    }
 }
 
 /// The configurable parts of the clinical rules.
@@ -217,8 +296,8 @@ impl Default for ClinicalRules {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes (got {0})")]
-    JwtSecretTooShort(usize),
+    #[error("{0} must be at least {MIN_SECRET_BYTES} bytes (got {1})")]
+    SecretTooShort(&'static str, usize),
     #[error("{0} must be a positive number of seconds")]
     NotPositive(&'static str),
     #[error("{0} must be between 1 and {1} seconds")]
@@ -243,6 +322,16 @@ pub enum ConfigError {
     PoolSize,
     #[error("MAX_BODY_BYTES must be between 1 KiB and 64 MiB")]
     BodyLimit,
+    #[error("EXAM_TOKEN_TTL_HOURS must be between 1 and {MAX_EXAM_TOKEN_TTL_HOURS}")]
+    ExamTokenTtl,
+    #[error("RESULT_TOKEN_ISSUER must be 1-200 characters")]
+    ResultTokenIssuer,
+    #[error("NOTIFY_SENDER must be log or webhook, not '{0}'")]
+    NotifySender(String),
+    #[error("NOTIFY_SENDER=webhook needs NOTIFY_WEBHOOK_URL, an http:// or https:// URL")]
+    WebhookUrl,
+    #[error("NOTIFY_POLL_MILLIS must be between 10 and 3600000")]
+    NotifyPoll,
     #[error("could not generate a random secret: {0}")]
     Random(String),
 }
@@ -263,17 +352,9 @@ impl Settings {
         if !(1..=512).contains(&config.database_max_connections) {
             return Err(ConfigError::PoolSize);
         }
-        let (jwt_secret, generated) = match env("JWT_SECRET").filter(|s| !s.is_empty()) {
-            Some(s) if s.len() < MIN_JWT_SECRET_BYTES => {
-                return Err(ConfigError::JwtSecretTooShort(s.len()));
-            }
-            Some(s) => (s.into_bytes(), false),
-            None => {
-                let mut bytes = vec![0_u8; 48];
-                getrandom::fill(&mut bytes).map_err(|e| ConfigError::Random(e.to_string()))?;
-                (bytes, true)
-            }
-        };
+        let (jwt_secret, generated) = secret(&env, "JWT_SECRET")?;
+        let exams = exam_settings(config, &env)?;
+        let notify = notify_settings(config)?;
         if !(1..=MAX_ACCESS_TTL_SECONDS).contains(&config.access_token_ttl_seconds) {
             return Err(ConfigError::OutOfRange(
                 "ACCESS_TOKEN_TTL_SECONDS",
@@ -333,7 +414,7 @@ impl Settings {
                 ..PoolSettings::default()
             },
             bind_addr: config.bind_addr,
-            jwt_secret: Secret(jwt_secret),
+            jwt_secret,
             jwt_secret_generated: generated,
             access_token_ttl: chrono::Duration::seconds(config.access_token_ttl_seconds),
             refresh_token_ttl: chrono::Duration::seconds(config.refresh_token_ttl_seconds),
@@ -351,8 +432,57 @@ impl Settings {
             },
             ward_timezone,
             stream_poll: Duration::from_millis(config.stream_poll_millis),
+            exams,
+            notify,
         })
     }
+}
+
+fn exam_settings(
+    config: &Config,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<ExamSettings, ConfigError> {
+    let (exam_token_secret, exam_token_secret_generated) = secret(env, "EXAM_TOKEN_SECRET")?;
+    let (result_token_secret, result_token_secret_generated) = secret(env, "RESULT_TOKEN_SECRET")?;
+    if !(1..=MAX_EXAM_TOKEN_TTL_HOURS).contains(&config.exam_token_ttl_hours) {
+        return Err(ConfigError::ExamTokenTtl);
+    }
+    let issuer = config.result_token_issuer.trim();
+    if issuer.is_empty() || issuer.len() > 200 {
+        return Err(ConfigError::ResultTokenIssuer);
+    }
+    Ok(ExamSettings {
+        exam_token_secret,
+        exam_token_secret_generated,
+        exam_token_ttl: chrono::Duration::hours(config.exam_token_ttl_hours),
+        result_token_secret,
+        result_token_secret_generated,
+        result_token_issuer: issuer.to_owned(),
+    })
+}
+
+fn notify_settings(config: &Config) -> Result<NotifySettings, ConfigError> {
+    let url = config
+        .notify_webhook_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty());
+    let sender = match (config.notify_sender.as_str(), url) {
+        ("log", _) => NotifySender::Log,
+        ("webhook", Some(url)) if url.starts_with("http://") || url.starts_with("https://") => {
+            NotifySender::Webhook(url.to_owned())
+        }
+        ("webhook", _) => return Err(ConfigError::WebhookUrl),
+        (other, _) => return Err(ConfigError::NotifySender(other.to_owned())),
+    };
+    if !(10..=3_600_000).contains(&config.notify_poll_millis) {
+        return Err(ConfigError::NotifyPoll);
+    }
+    Ok(NotifySettings {
+        sender,
+        poll: Duration::from_millis(config.notify_poll_millis),
+        retry: Default::default(),
+    })
 }
 
 #[cfg(test)]
@@ -384,7 +514,7 @@ mod tests {
         let env = |k: &str| (k == "JWT_SECRET").then(|| "short".to_owned());
         assert!(matches!(
             Settings::load(&config(&[]), env),
-            Err(ConfigError::JwtSecretTooShort(5))
+            Err(ConfigError::SecretTooShort("JWT_SECRET", 5))
         ));
         assert!(matches!(
             Settings::load(&config(&["--argon2-memory-kib", "1024"]), no_env),
@@ -428,5 +558,49 @@ mod tests {
         let good = |k: &str| (k == "ADMIN_PASSWORD").then(|| "a long enough passphrase".to_owned());
         let s = Settings::load(&config(&["--admin-username", "root-admin"]), good).unwrap();
         assert_eq!(s.bootstrap_admin.unwrap().username.as_str(), "root-admin");
+    }
+
+    #[test]
+    fn exam_and_result_keys_are_random_unless_set_and_long_enough() {
+        let s = Settings::load(&config(&[]), |_| None).unwrap();
+        assert!(s.exams.exam_token_secret_generated && s.exams.result_token_secret_generated);
+        assert_ne!(s.exams.exam_token_secret, s.jwt_secret);
+        assert_eq!(s.exams.result_token_issuer, "exam-execution-system");
+        assert_eq!(s.notify.sender, NotifySender::Log);
+        let short = |k: &str| (k == "RESULT_TOKEN_SECRET").then(|| "short".to_owned());
+        assert!(matches!(
+            Settings::load(&config(&[]), short),
+            Err(ConfigError::SecretTooShort("RESULT_TOKEN_SECRET", 5))
+        ));
+        let set = |k: &str| (k == "EXAM_TOKEN_SECRET").then(|| "e".repeat(32));
+        let s = Settings::load(&config(&[]), set).unwrap();
+        assert!(!s.exams.exam_token_secret_generated);
+        assert!(!format!("{s:?}").contains(&"e".repeat(32)));
+    }
+
+    #[test]
+    fn the_webhook_sender_needs_a_url() {
+        assert!(matches!(
+            Settings::load(&config(&["--notify-sender", "webhook"]), |_| None),
+            Err(ConfigError::WebhookUrl)
+        ));
+        assert!(matches!(
+            Settings::load(&config(&["--notify-sender", "pager"]), |_| None),
+            Err(ConfigError::NotifySender(_))
+        ));
+        let s = Settings::load(
+            &config(&[
+                "--notify-sender",
+                "webhook",
+                "--notify-webhook-url",
+                "https://gateway.example/sms",
+            ]),
+            |_| None,
+        )
+        .unwrap();
+        assert_eq!(
+            s.notify.sender,
+            NotifySender::Webhook("https://gateway.example/sms".to_owned())
+        );
     }
 }

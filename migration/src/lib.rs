@@ -10,6 +10,7 @@ mod m20261124_000001_foundation;
 mod m20261124_000002_vital_signs;
 mod m20261124_000003_ecgs;
 mod m20261124_000004_ecg_trends;
+mod m20261124_000005_exams;
 mod m20261124_000006_stream_events;
 
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_vital_signs::Migration),
             Box::new(m20261124_000003_ecgs::Migration),
             Box::new(m20261124_000004_ecg_trends::Migration),
+            Box::new(m20261124_000005_exams::Migration),
             Box::new(m20261124_000006_stream_events::Migration),
         ]
     }

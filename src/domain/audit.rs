@@ -78,6 +78,9 @@ names!(
         Alert => "alert",
         Ward => "ward",
         Ecg => "ecg",
+        ExamType => "exam_type",
+        Exam => "exam",
+        Notification => "notification",
     }
 );
 

@@ -5,9 +5,11 @@
 pub mod alert;
 pub mod audit;
 pub mod ecg;
+pub mod exam;
 pub mod holter;
 pub mod lab;
 pub mod news2;
+pub mod notification;
 pub mod observation;
 pub mod page;
 pub mod patient;

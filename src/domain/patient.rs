@@ -122,6 +122,7 @@ macro_rules! closed_set {
         }
     };
 }
+pub(crate) use closed_set;
 
 closed_set!(
     /// Administrative sex as recorded on admission.
@@ -545,15 +546,45 @@ impl PatientChanges {
     }
 }
 
+/// A valid admitted patient for the unit tests of other modules.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    pub fn patient() -> Patient {
+        let new = NewPatient::parse(tests::valid_input(), tests::today()).unwrap();
+        Patient {
+            id: Uuid::nil(),
+            mrn: new.mrn,
+            first_name: new.first_name,
+            last_name: new.last_name,
+            birth_date: new.birth_date,
+            sex: new.sex,
+            diagnosis: new.diagnosis,
+            icd10_code: new.icd10_code,
+            ward: new.ward,
+            bed: new.bed,
+            status: new.status,
+            phone: new.phone,
+            email: new.email,
+            preferred_contact: new.preferred_contact,
+            clinical: ClinicalSettings::default(),
+            version: 1,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn today() -> NaiveDate {
+    pub(super) fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
     }
 
-    fn valid_input() -> PatientInput<'static> {
+    pub(super) fn valid_input() -> PatientInput<'static> {
         PatientInput {
             mrn: "MRN-0001",
             first_name: "Ada",
@@ -713,27 +744,7 @@ mod tests {
 
     #[test]
     fn applying_changes_touches_only_the_given_fields() {
-        let new = NewPatient::parse(valid_input(), today()).unwrap();
-        let patient = Patient {
-            id: Uuid::nil(),
-            mrn: new.mrn,
-            first_name: new.first_name,
-            last_name: new.last_name,
-            birth_date: new.birth_date,
-            sex: new.sex,
-            diagnosis: new.diagnosis,
-            icd10_code: new.icd10_code,
-            ward: new.ward,
-            bed: new.bed,
-            status: new.status,
-            phone: new.phone,
-            email: new.email,
-            preferred_contact: new.preferred_contact,
-            clinical: ClinicalSettings::default(),
-            version: 1,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-        };
+        let patient = tests_support::patient();
         let changed = patient.clone().with_changes(PatientChanges {
             ward: Some(Ward::parse("ONC-2").unwrap()),
             bed: Some(None),

@@ -31,10 +31,28 @@ pub enum Operation {
     ReadEcgs,
     /// Soft-delete an ECG recording.
     DeleteEcg,
+    /// Read the exam catalog.
+    ReadExamTypes,
+    /// Add, rename and deactivate exam types.
+    ManageExamTypes,
+    /// Order an exam for an admitted patient.
+    OrderExam,
+    /// Read exams and their results.
+    ReadExams,
+    /// Start an exam (and receive its exam token).
+    PerformExam,
+    /// Revoke an exam before it finishes.
+    RevokeExam,
+    /// Submit an exam's result (exam token + result token).
+    SubmitExamResult,
+    /// Read patient notifications.
+    ReadNotifications,
+    /// Retry a notification whose delivery failed.
+    RetryNotification,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 17] = [
+    pub const ALL: [Operation; 26] = [
         Operation::ReadOwnProfile,
         Operation::ManageUsers,
         Operation::ReadAuditLog,
@@ -52,6 +70,15 @@ impl Operation {
         Operation::RecordEcg,
         Operation::ReadEcgs,
         Operation::DeleteEcg,
+        Operation::ReadExamTypes,
+        Operation::ManageExamTypes,
+        Operation::OrderExam,
+        Operation::ReadExams,
+        Operation::PerformExam,
+        Operation::RevokeExam,
+        Operation::SubmitExamResult,
+        Operation::ReadNotifications,
+        Operation::RetryNotification,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +100,15 @@ impl Operation {
             Operation::RecordEcg => "record_ecg",
             Operation::ReadEcgs => "read_ecgs",
             Operation::DeleteEcg => "delete_ecg",
+            Operation::ReadExamTypes => "read_exam_types",
+            Operation::ManageExamTypes => "manage_exam_types",
+            Operation::OrderExam => "order_exam",
+            Operation::ReadExams => "read_exams",
+            Operation::PerformExam => "perform_exam",
+            Operation::RevokeExam => "revoke_exam",
+            Operation::SubmitExamResult => "submit_exam_result",
+            Operation::ReadNotifications => "read_notifications",
+            Operation::RetryNotification => "retry_notification",
         }
     }
 }
@@ -102,6 +138,17 @@ pub fn is_allowed(role: Role, operation: Operation) -> bool {
         // physician may withdraw one.
         RecordEcg | ReadEcgs => matches!(role, Physician | Nurse | Technician),
         DeleteEcg => role == Physician,
+        // The catalog holds no patient data: everyone reads it, administrators keep it.
+        ReadExamTypes => true,
+        ManageExamTypes => role == Admin,
+        // Physicians order and withdraw exams, technicians perform them; either may hand in
+        // the result the exam execution system signed.
+        OrderExam | RevokeExam => role == Physician,
+        ReadExams => matches!(role, Physician | Nurse | Technician),
+        PerformExam => role == Technician,
+        SubmitExamResult => matches!(role, Physician | Technician),
+        // Notifications show who could not be reached: the bedside team's follow-up.
+        ReadNotifications | RetryNotification => matches!(role, Physician | Nurse),
     }
 }
 
@@ -114,7 +161,16 @@ mod tests {
         use Operation::*;
         use Role::*;
         let expected: &[(Role, &[Operation])] = &[
-            (Admin, &[ReadOwnProfile, ManageUsers, ReadAuditLog]),
+            (
+                Admin,
+                &[
+                    ReadOwnProfile,
+                    ManageUsers,
+                    ReadAuditLog,
+                    ReadExamTypes,
+                    ManageExamTypes,
+                ],
+            ),
             (
                 Physician,
                 &[
@@ -133,6 +189,13 @@ mod tests {
                     RecordEcg,
                     ReadEcgs,
                     DeleteEcg,
+                    ReadExamTypes,
+                    OrderExam,
+                    ReadExams,
+                    RevokeExam,
+                    SubmitExamResult,
+                    ReadNotifications,
+                    RetryNotification,
                 ],
             ),
             (
@@ -150,11 +213,24 @@ mod tests {
                     HandleAlerts,
                     RecordEcg,
                     ReadEcgs,
+                    ReadExamTypes,
+                    ReadExams,
+                    ReadNotifications,
+                    RetryNotification,
                 ],
             ),
             (
                 Technician,
-                &[ReadOwnProfile, ReadPatient, RecordEcg, ReadEcgs],
+                &[
+                    ReadOwnProfile,
+                    ReadPatient,
+                    RecordEcg,
+                    ReadEcgs,
+                    ReadExamTypes,
+                    ReadExams,
+                    PerformExam,
+                    SubmitExamResult,
+                ],
             ),
         ];
         for (role, allowed) in expected {

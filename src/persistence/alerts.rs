@@ -1,12 +1,12 @@
 //! Alerts in `alert`. At most one unresolved alert of a kind per patient is enforced by a partial
 //! unique index; writers also hold the patient's row lock, so they never trip over it.
 
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use super::entities::alert::{self, Column, Entity};
 use super::entities::patient;
-use super::repository::{Repository, before_time_uuid, finish_page, time_uuid_key};
+use super::repository::{Repository, time_uuid_key, time_uuid_page};
 use super::{Executor, StoreResult, stored};
 use crate::domain::alert::{Alert, AlertKind, AlertStatus, Severity};
 use crate::domain::page::{Page, PageRequest};
@@ -193,24 +193,14 @@ impl AlertRepository {
             }
             c = c.add(Column::PatientId.in_subquery(patients));
         }
-        let total = match page.offset {
-            Some(_) => {
-                use sea_orm::PaginatorTrait;
-                Some(Entity::find().filter(c.clone()).count(db).await?)
-            }
-            None => None,
-        };
-        if let Some(key) = &page.after {
-            c = c.add(before_time_uuid(key, Column::RaisedAt, Column::Id)?);
-        }
-        let rows = Entity::find()
-            .filter(c)
-            .order_by_desc(Column::RaisedAt)
-            .order_by_desc(Column::Id)
-            .offset(page.offset)
-            .limit(page.limit + 1)
-            .all(db)
-            .await?;
-        finish_page(rows, total, page, cursor_key, to_domain)
+        time_uuid_page(
+            db,
+            Entity::find().filter(c),
+            (Column::RaisedAt, Column::Id),
+            page,
+            cursor_key,
+            to_domain,
+        )
+        .await
     }
 }

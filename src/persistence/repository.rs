@@ -223,3 +223,37 @@ pub(crate) fn before_time_uuid<C: sea_orm::ColumnTrait>(
         .add(time.lt(at))
         .add(Condition::all().add(time.eq(at)).add(id.lt(uuid))))
 }
+
+/// One page of `query` newest first by `time`, the id breaking ties, with a `time_uuid_key`
+/// cursor (and the total for offset pages).
+pub(crate) async fn time_uuid_page<E, C, T>(
+    db: &C,
+    query: Select<E>,
+    (time, id): (E::Column, E::Column),
+    page: PageRequest,
+    key: impl Fn(&E::Model) -> String,
+    convert: impl Fn(&E::Model) -> StoreResult<T>,
+) -> StoreResult<Page<T>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    E::Column: sea_orm::ColumnTrait,
+    C: Executor,
+{
+    let total = match page.offset {
+        Some(_) => Some(query.clone().count(db).await?),
+        None => None,
+    };
+    let mut query = query;
+    if let Some(after) = &page.after {
+        query = query.filter(before_time_uuid(after, time, id)?);
+    }
+    let rows = query
+        .order_by_desc(time)
+        .order_by_desc(id)
+        .offset(page.offset)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    finish_page(rows, total, page, key, convert)
+}

@@ -11,7 +11,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         title = "oncology-registry",
         description = "Registry API of an oncology ward: staff accounts, patients, vital signs with \
             NEWS2 scoring, flags and alerts, the ward overview, ECG recordings with their \
-            insights, and the audit log. \
+            insights, exams with signed exam and result tokens, patient notifications, and the \
+            audit log. \
             Errors are RFC 9457 problem details (`application/problem+json`). Every route except \
             health, sign-in and refresh needs `Authorization: Bearer <access token>`.",
         license(name = "MIT OR Apache-2.0")
@@ -28,6 +29,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         (name = "alerts", description = "Clinical alerts and their lifecycle"),
         (name = "wards", description = "The ward overview"),
         (name = "streams", description = "Live WebSocket streams: Holter trends, a ward's vital signs and alerts"),
+        (name = "exams", description = "The exam catalog, exam orders and their lifecycle, exam and result tokens, result intake"),
+        (name = "notifications", description = "Patient notifications (result ready) and their delivery"),
         (name = "audit", description = "The audit log (administrators)"),
     )
 )]

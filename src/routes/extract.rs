@@ -121,6 +121,17 @@ where
     }
 }
 
+/// An optional query value parsed into its domain type, or a 422 naming `field`.
+pub fn parse_optional<T>(field: &str, value: Option<&str>) -> Result<Option<T>, ApiError>
+where
+    T: std::str::FromStr<Err = String>,
+{
+    value
+        .map(str::parse::<T>)
+        .transpose()
+        .map_err(|m| ApiError::invalid_field(field, m))
+}
+
 /// `axum::extract::Path` whose rejections are problem+json.
 #[derive(Debug, Clone, Copy, FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]

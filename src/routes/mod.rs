@@ -7,10 +7,13 @@ pub mod auth;
 pub mod docs;
 pub mod ecg_trends;
 pub mod ecgs;
+pub mod exam_types;
+pub mod exams;
 pub mod extract;
 pub mod health;
 pub mod lab_results;
 pub mod links;
+pub mod notifications;
 pub mod patients;
 pub mod streams;
 pub mod users;
@@ -45,6 +48,9 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
             .merge(wards::router())
             .merge(ecg_trends::router())
             .merge(streams::router())
+            .merge(exam_types::router())
+            .merge(exams::router())
+            .merge(notifications::router())
             .merge(audit::router()),
     )
 }

@@ -666,9 +666,11 @@ pub fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
     Ok(Precondition::Version(version))
 }
 
-fn idempotency(
+/// The request's `Idempotency-Key` with a fingerprint of `body` (everything that makes the
+/// request what it is), or none when the client sent no key.
+pub(crate) fn idempotency(
     headers: &HeaderMap,
-    body: &CreatePatientRequest,
+    body: &impl Serialize,
 ) -> Result<Option<IdempotencyRequest>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);

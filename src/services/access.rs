@@ -121,6 +121,15 @@ permissions!(
     RecordEcg,
     ReadEcgs,
     DeleteEcg,
+    ReadExamTypes,
+    ManageExamTypes,
+    OrderExam,
+    ReadExams,
+    PerformExam,
+    RevokeExam,
+    SubmitExamResult,
+    ReadNotifications,
+    RetryNotification,
 );
 
 /// Proof that `actor` may perform `P`.

@@ -8,7 +8,7 @@
 use tokio::sync::{mpsc, oneshot};
 
 use super::ServiceError;
-use super::access::{Permit, ReadAuditLog};
+use super::access::{Actor, Permit, ReadAuditLog};
 use crate::domain::audit::NewAuditEvent;
 use crate::domain::audit::{AuditAction, AuditEvent, AuditFilter, AuditOutcome, ResourceType};
 use crate::domain::page::{Page, PageRequest};
@@ -40,6 +40,18 @@ impl AuditLog {
     /// Appends one event and returns once it is committed (batched with concurrent ones).
     pub async fn record(&self, event: NewAuditEvent) -> Result<(), ServiceError> {
         self.record_all(vec![event]).await
+    }
+
+    /// Appends one successful access by `actor` (a read or a list) and returns once committed.
+    pub async fn record_access(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        resource_type: ResourceType,
+        resource_id: Option<String>,
+    ) -> Result<(), ServiceError> {
+        self.record(actor.event(action, resource_type, resource_id, AuditOutcome::Success))
+            .await
     }
 
     /// Appends several events (one per record a response discloses) and returns once all are

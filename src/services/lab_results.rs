@@ -9,9 +9,9 @@ use super::audit::AuditLog;
 use super::vital_signs::append_events;
 use crate::domain::audit::{AuditAction, AuditOutcome, ResourceType};
 use crate::domain::lab::{LabCode, LabResult, NewLabResult};
-use crate::persistence::Database;
 use crate::persistence::lab_results::LabResultRepository;
 use crate::persistence::patients::PatientRepository;
+use crate::persistence::{Database, Executor};
 
 /// The most results one list returns: a patient has a handful per day.
 pub const MAX_LAB_RESULTS: u64 = 500;
@@ -38,16 +38,7 @@ impl LabResultService {
         PatientRepository::find(&txn, patient_id)
             .await?
             .ok_or(ServiceError::NotFound("patient"))?;
-        let result = LabResult {
-            id: Uuid::now_v7(),
-            patient_id,
-            code: new.code,
-            value: new.value,
-            measured_at: new.measured_at,
-            recorded_by: actor.user_id,
-            created_at: crate::domain::observation::stored_precision(Utc::now()),
-        };
-        LabResultRepository::insert(&txn, &result).await?;
+        let result = insert_lab_result(&txn, patient_id, new, actor.user_id).await?;
         append_events(
             &txn,
             &[actor.event(
@@ -89,4 +80,25 @@ impl LabResultService {
             .await?;
         Ok(results)
     }
+}
+
+/// Stores a laboratory result in `txn`: entered by hand, or fed from a finished exam's result,
+/// so the rules that read neutrophil counts see both alike.
+pub(crate) async fn insert_lab_result<C: Executor>(
+    txn: &C,
+    patient_id: Uuid,
+    new: NewLabResult,
+    recorded_by: Uuid,
+) -> Result<LabResult, ServiceError> {
+    let result = LabResult {
+        id: Uuid::now_v7(),
+        patient_id,
+        code: new.code,
+        value: new.value,
+        measured_at: new.measured_at,
+        recorded_by,
+        created_at: crate::domain::observation::stored_precision(Utc::now()),
+    };
+    LabResultRepository::insert(txn, &result).await?;
+    Ok(result)
 }

@@ -8,7 +8,12 @@ pub mod auth;
 pub mod ecg_trends;
 pub mod ecgs;
 pub mod error;
+pub mod exam_tokens;
+pub mod exam_types;
+pub mod exams;
+pub mod idempotency;
 pub mod lab_results;
+pub mod notifications;
 pub mod passwords;
 pub mod patients;
 pub mod streams;
@@ -44,4 +49,7 @@ pub struct Services {
     pub ecg_trends: ecg_trends::EcgTrendService,
     pub ecgs: ecgs::EcgService,
     pub streams: streams::StreamService,
+    pub exam_types: exam_types::ExamTypeService,
+    pub exams: exams::ExamService,
+    pub notifications: notifications::NotificationService,
 }

@@ -13,24 +13,19 @@ use super::access::{
 };
 use super::audit::AuditLog;
 use super::error::BatchItemError;
+use super::idempotency;
 use crate::domain::FieldErrors;
 use crate::domain::audit::{AuditAction, AuditOutcome, ResourceType};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::patient::{ClinicalSettingsChange, NewPatient, Patient, PatientChanges};
 use crate::persistence::audit::AuditRepository;
-use crate::persistence::idempotency::{IdempotencyRecord, IdempotencyRepository};
 use crate::persistence::patients::{PatientFilter, PatientRepository};
 use crate::persistence::{Database, StoreError};
 
 const CREATE_SCOPE: &str = "POST /api/v1/patients";
 pub const MAX_BATCH_OPERATIONS: usize = 100;
 
-/// A client's `Idempotency-Key` with a fingerprint of the request body it came with.
-#[derive(Debug, Clone)]
-pub struct IdempotencyRequest {
-    pub key: String,
-    pub request_hash: String,
-}
+pub use super::idempotency::IdempotencyRequest;
 
 /// The result of a create: the patient, and whether it is the replay of an earlier request.
 #[derive(Debug, Clone)]
@@ -113,21 +108,8 @@ impl PatientService {
         let txn = self.db.begin().await?;
         let patient = insert_patient(&txn, Some(actor), new.clone()).await?;
         if let Some(key) = idempotency {
-            let record = IdempotencyRecord {
-                request_hash: key.request_hash.clone(),
-                resource_id: Some(patient.id),
-                status_code: 201,
-                snapshot: Some(PatientRepository::snapshot(&patient)?),
-            };
-            IdempotencyRepository::insert(
-                &txn,
-                actor.user_id,
-                CREATE_SCOPE,
-                &key.key,
-                &record,
-                Utc::now(),
-            )
-            .await?;
+            let snapshot = PatientRepository::snapshot(&patient)?;
+            idempotency::remember(&txn, actor, CREATE_SCOPE, key, patient.id, snapshot).await?;
         }
         txn.commit().await?;
         Ok(Registered {
@@ -142,15 +124,10 @@ impl PatientService {
         actor: &Actor,
         key: &IdempotencyRequest,
     ) -> Result<Option<Registered>, ServiceError> {
-        let Some(record) =
-            IdempotencyRepository::find(self.db.reader(), actor.user_id, CREATE_SCOPE, &key.key)
-                .await?
+        let Some(record) = idempotency::earlier_outcome(&self.db, actor, CREATE_SCOPE, key).await?
         else {
             return Ok(None);
         };
-        if record.request_hash != key.request_hash {
-            return Err(ServiceError::IdempotencyKeyReused);
-        }
         let id = record
             .resource_id
             .ok_or(ServiceError::NotFound("patient"))?;
@@ -365,12 +342,12 @@ impl PatientService {
         id: Option<Uuid>,
     ) -> Result<(), ServiceError> {
         self.audit
-            .record(actor.event(
+            .record_access(
+                actor,
                 action,
                 ResourceType::Patient,
                 id.map(|i| i.to_string()),
-                AuditOutcome::Success,
-            ))
+            )
             .await
     }
 }

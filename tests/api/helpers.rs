@@ -11,7 +11,9 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use oncology_registry::app::{self, AppState};
-use oncology_registry::config::{LogFormat, Secret, Settings};
+use oncology_registry::config::{
+    ExamSettings, LogFormat, NotifySender, NotifySettings, Secret, Settings,
+};
 use oncology_registry::domain::user::{NewUser, Role};
 use oncology_registry::persistence::{Database, PoolSettings};
 use oncology_registry::services::passwords::HashCost;
@@ -21,6 +23,9 @@ use tower::ServiceExt;
 use uuid::Uuid;
 
 pub const JWT_SECRET: &[u8] = b"test-secret-test-secret-test-secret-0123";
+pub const EXAM_TOKEN_SECRET: &[u8] = b"exam-token-secret-for-tests-0123456789";
+pub const RESULT_TOKEN_SECRET: &[u8] = b"result-token-secret-for-tests-012345678";
+pub const RESULT_TOKEN_ISSUER: &str = "test-lab-system";
 
 /// Cheap argon2 for tests only; the server refuses anything below OWASP's minimum.
 const TEST_HASH_COST: HashCost = HashCost {
@@ -116,6 +121,19 @@ pub fn test_settings(database_url: &str) -> Settings {
         clinical: Default::default(),
         ward_timezone: chrono_tz::UTC,
         stream_poll: Duration::from_millis(50),
+        exams: ExamSettings {
+            exam_token_secret: Secret(EXAM_TOKEN_SECRET.to_vec()),
+            exam_token_secret_generated: false,
+            exam_token_ttl: chrono::Duration::days(30),
+            result_token_secret: Secret(RESULT_TOKEN_SECRET.to_vec()),
+            result_token_secret_generated: false,
+            result_token_issuer: RESULT_TOKEN_ISSUER.to_owned(),
+        },
+        notify: NotifySettings {
+            sender: NotifySender::Log,
+            poll: Duration::from_millis(100),
+            retry: Default::default(),
+        },
     }
 }
 

@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::helpers::{fresh_database, test_settings};
 
-const TABLES: [&str; 14] = [
+const TABLES: [&str; 17] = [
     "patient",
     "app_user",
     "audit_event",
@@ -23,6 +23,9 @@ const TABLES: [&str; 14] = [
     "ecg_lead",
     "ecg_trend_point",
     "stream_event",
+    "exam_type",
+    "exam",
+    "notification",
 ];
 
 async fn tables_present(conn: &DatabaseConnection) -> Vec<&'static str> {
