@@ -81,10 +81,11 @@ fn record_event(actor: &Actor, action: AuditAction, kind: ResourceType, id: Uuid
     actor.event(action, kind, Some(id.to_string()), AuditOutcome::Success)
 }
 
-/// How far back the context of new sets is read in one query: past the longest NEWS2
-/// monitoring interval (12 h), so the previous set of a patient observed as often as NEWS2 asks
-/// is found in it, and past the fever lookback.
-const CONTEXT_LOOKBACK: Duration = Duration::hours(13);
+/// How far back the context of new sets is read in one query: the fever lookback, the only rule
+/// that looks at more than the previous set. The previous set before that window comes from the
+/// overview's read model (the patient's latest set) when it is older than the window, so a
+/// densely observed patient costs only the window's rows, not hours of them.
+const CONTEXT_LOOKBACK: Duration = FEVER_LOOKBACK;
 
 /// What the registry knows about a patient's recent chart when new sets arrive.
 #[derive(Default)]
@@ -118,9 +119,11 @@ impl ChartContext {
             .iter()
             .map(|id| (*id, ChartContext::default()))
             .collect();
+        let mut latest_scores = HashMap::new();
         for summary in VitalSignsRepository::summaries(db, &ids).await? {
             if let Some(c) = contexts.get_mut(&summary.patient_id) {
                 c.latest_existing = Some(summary.recorded_at);
+                latest_scores.insert(summary.patient_id, summary.news2_score);
             }
         }
         for (patient, at, score, temperature) in
@@ -142,8 +145,16 @@ impl ChartContext {
             c.latest_anc = anc.remove(patient);
             let first_new = earliest[patient];
             if !c.recent.iter().any(|(t, _, _)| *t < first_new) {
-                c.score_before_window =
-                    VitalSignsRepository::score_before(db, *patient, window_start).await?;
+                c.score_before_window = match c.latest_existing {
+                    // No standing set at all.
+                    None => None,
+                    // The latest set is older than the window: it is the one just before it.
+                    Some(t) if t < window_start => latest_scores.get(patient).copied(),
+                    // Sets entered late, behind newer ones: look the previous one up.
+                    Some(_) => {
+                        VitalSignsRepository::score_before(db, *patient, window_start).await?
+                    }
+                };
             }
         }
         Ok(contexts)

@@ -1134,3 +1134,30 @@ async fn only_nurses_and_physicians_record_and_read_lab_results_and_only_for_kno
         1
     );
 }
+
+#[tokio::test]
+async fn a_rise_is_measured_from_the_previous_set_also_when_it_is_hours_old() {
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let patient = admitted_patient(&app, &nurse).await;
+    let hours_ago = |h: i64| (chrono::Utc::now() - chrono::Duration::hours(h)).to_rfc3339();
+    // Eleven hours ago (older than any lookback window), then five: the baseline is the later.
+    let mut old = normal_set();
+    old["recorded_at"] = json!(hours_ago(11));
+    chart(&app, &nurse, &patient, old).await;
+    let mut mid = normal_set();
+    mid["recorded_at"] = json!(hours_ago(5));
+    mid["heart_rate"] = json!(95); // scores 1: no rise yet
+    chart(&app, &nurse, &patient, mid).await;
+    let sick = chart(&app, &nurse, &patient, sick_set()).await;
+    assert_eq!(
+        alert_of(&sick["alerts"], "news2_rise")["detail"],
+        "NEWS2 rose from 1 to 19"
+    );
+
+    // A set entered late, behind the newest, raises nothing.
+    let mut late = sick_set();
+    late["recorded_at"] = json!(hours_ago(1));
+    let late = chart(&app, &nurse, &patient, late).await;
+    assert_eq!(late["alerts"], json!([]));
+}
