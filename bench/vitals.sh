@@ -98,8 +98,14 @@ read_round ""
 echo "== writes"
 VITALS_SCENARIO=single wrk_run single 1
 python3 bench/vitals.py batch "$TMP/batch.json" "$TMP/ids.txt" "$BATCH"
-# Batches queue on SQLite's single writer: a few clients saturate it.
+# Batches queue on SQLite's single writer: a few clients saturate it. This one charts 25 sets
+# per patient per request, all at the same instant, so every request adds to the hours of
+# context the next one reads: the worst case, not a ward's.
 VITALS_SCENARIO=batch VITALS_BODY=$TMP/batch.json wrk_run "batch_$BATCH" "$BATCH" 4
+# An integration engine's round: one set for each of 1,000 patients per request.
+python3 bench/vitals.py patients "$BASE" bench-nurse "$BATCH" BENCH-3 W3 "$TMP/ids3.txt" "$TMP/mrns3.txt" >/dev/null
+python3 bench/vitals.py batch "$TMP/round.json" "$TMP/ids3.txt" "$BATCH"
+VITALS_SCENARIO=batch VITALS_BODY=$TMP/round.json wrk_run "batch_round_$BATCH" "$BATCH" 4
 
 echo "== CSV import of 100,000 lines (1,000 patients on ward BENCH-2)"
 python3 bench/vitals.py patients "$BASE" bench-nurse 1000 BENCH-2 W2 "$TMP/ids2.txt" "$TMP/mrns2.txt" >/dev/null
