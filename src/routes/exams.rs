@@ -60,6 +60,7 @@ pub struct ExamResultDto {
     "finished": {"at": "2026-11-24T09:10:00Z", "by": "0192f0c1-0002-7b7e-9a55-2f1f3f4a5b6c"},
     "revoked": null,
     "result": {"status": "critical", "summary": "Severe neutropenia", "values": {"anc": 0.4}},
+    "report_key": "reports/0192f0c1-a000-7b7e-9a55-2f1f3f4a5b6c",
     "version": 3,
     "_links": {"self": {"href": "/api/v1/exams/0192f0c1-a000-7b7e-9a55-2f1f3f4a5b6c"},
                "patient": {"href": "/api/v1/patients/0192f0c1-8c3a-7b7e-9a55-2f1f3f4a5b6c"}}
@@ -76,6 +77,8 @@ pub struct ExamResponse {
     pub finished: Option<ExamStampDto>,
     pub revoked: Option<RevocationDto>,
     pub result: Option<ExamResultDto>,
+    /// Where the report file that came with the result lies in the result store.
+    pub report_key: Option<String>,
     pub version: i32,
     #[serde(rename = "_links")]
     pub links: Links,
@@ -115,6 +118,7 @@ impl From<Exam> for ExamResponse {
                 summary: r.summary,
                 values: r.values,
             }),
+            report_key: e.report_key,
             version: e.version,
         }
     }

@@ -20,8 +20,8 @@ use super::vital_signs::append_events;
 use crate::domain::FieldErrors;
 use crate::domain::audit::{AuditAction, AuditOutcome, NewAuditEvent, ResourceType};
 use crate::domain::exam::{
-    Disagreement, Exam, ExamStatus, ExamTransitionError, ExamTypeCode, check_agreement,
-    check_registry,
+    Disagreement, Exam, ExamStatus, ExamTokenClaims, ExamTransitionError, ExamTypeCode,
+    ResultTokenClaims, check_agreement, check_registry,
 };
 use crate::domain::notification::{Notification, NotificationKind};
 use crate::domain::observation::stored_precision;
@@ -54,6 +54,16 @@ pub struct Started {
 pub struct Finished {
     pub exam: Exam,
     pub replayed: bool,
+}
+
+/// A result whose tokens verify and agree with each other, not yet checked against the
+/// registry.
+#[derive(Debug, Clone)]
+pub struct VerifiedResult {
+    pub exam: ExamTokenClaims,
+    pub result: ResultTokenClaims,
+    /// SHA-256 of the result token, to recognise a replay.
+    pub digest: String,
 }
 
 /// Why a result was not applied. The results inbox sorts files by it; the API turns it into
@@ -385,6 +395,21 @@ impl ExamService {
         exam_token: &str,
         result_token: &str,
     ) -> Result<Finished, ResultRefusal> {
+        let verified = self.verify_result(exam_token, result_token, addressed)?;
+        let txn = self.db.begin().await?;
+        let finished = self.finish_in(&txn, actor, verified, None).await?;
+        txn.commit().await?;
+        Ok(finished)
+    }
+
+    /// Verifies both tokens and checks that they speak of the same exam (the one `addressed`,
+    /// when the caller named one). Reads nothing from the database.
+    pub fn verify_result(
+        &self,
+        exam_token: &str,
+        result_token: &str,
+        addressed: Option<Uuid>,
+    ) -> Result<VerifiedResult, ResultRefusal> {
         let mut errors = FieldErrors::default();
         let exam_claims = errors.check("exam_token", self.tokens.verify_exam(exam_token));
         let result_claims = match self.tokens.verify_result(result_token) {
@@ -394,18 +419,39 @@ impl ExamService {
                 None
             }
         };
-        let (Some(exam_claims), Some(result_claims)) = (exam_claims, result_claims) else {
+        let (Some(exam), Some(result)) = (exam_claims, result_claims) else {
             return Err(ResultRefusal::Unverifiable(errors));
         };
-        check_agreement(&exam_claims, &result_claims, addressed)
+        check_agreement(&exam, &result, addressed)
             .map_err(|d| ResultRefusal::Disagrees(d.to_string()))?;
         let digest = hex(&Sha256::digest(result_token.as_bytes()));
+        Ok(VerifiedResult {
+            exam,
+            result,
+            digest,
+        })
+    }
 
-        let txn = self.db.begin().await?;
-        let exam = ExamRepository::find(&txn, exam_claims.exam_id)
+    /// Finishes the exam of a verified result within `txn`, which the caller commits (the
+    /// results inbox records the file's outcome in the same transaction): the result, the
+    /// reference to its report file (`report_key`), its lab values, the notification and the
+    /// audit event. Nothing is written when it answers a refusal or a replay.
+    pub async fn finish_in(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        actor: Option<&Actor>,
+        verified: VerifiedResult,
+        report_key: Option<String>,
+    ) -> Result<Finished, ResultRefusal> {
+        let VerifiedResult {
+            exam: exam_claims,
+            result: result_claims,
+            digest,
+        } = verified;
+        let exam = ExamRepository::find(txn, exam_claims.exam_id)
             .await?
             .ok_or(ResultRefusal::Failed(ServiceError::NotFound("exam")))?;
-        let patient: Patient = PatientRepository::lock(&txn, exam.patient_id)
+        let patient: Patient = PatientRepository::lock(txn, exam.patient_id)
             .await?
             .ok_or(ResultRefusal::Failed(ServiceError::NotFound("exam")))?;
         check_registry(&exam_claims, &exam)
@@ -438,10 +484,11 @@ impl ExamService {
             .result
             .lab_results(result_claims.issued_at, now)
             .map_err(|e| ResultRefusal::Unverifiable(e.prefixed("result_token.")))?;
-        let finished = exam
+        let mut finished = exam
             .finished(actor.map(|a| a.user_id), now, result_claims.result, digest)
             .map_err(|e| ResultRefusal::NotApplicable(e.to_string()))?;
-        match ExamRepository::transition(&txn, &exam, &finished).await {
+        finished.report_key = report_key;
+        match ExamRepository::transition(txn, &exam, &finished).await {
             Err(StoreError::VersionMismatch) => {
                 return Err(ResultRefusal::NotApplicable(
                     "the exam was changed by someone else; try again".to_owned(),
@@ -456,7 +503,7 @@ impl ExamService {
             .or(exam.started.map(|s| s.by))
             .unwrap_or(exam.ordered.by);
         for lab in labs {
-            insert_lab_result(&txn, patient.id, lab, recorded_by).await?;
+            insert_lab_result(txn, patient.id, lab, recorded_by).await?;
         }
         let notification = Notification::new(
             &patient,
@@ -464,9 +511,8 @@ impl ExamService {
             NotificationKind::ResultReady,
             now,
         );
-        NotificationRepository::insert(&txn, &notification).await?;
-        append_events(&txn, &[finish_event(actor, finished.id)]).await?;
-        txn.commit().await?;
+        NotificationRepository::insert(txn, &notification).await?;
+        append_events(txn, &[finish_event(actor, finished.id)]).await?;
         Ok(Finished {
             exam: finished,
             replayed: false,
