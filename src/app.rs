@@ -120,6 +120,8 @@ impl AppState {
         );
         let audit = AuditLog::start(db.clone());
         let access = AccessControl::new(db.clone(), audit.clone());
+        let results = ResultStore::open(&settings.results.location)
+            .map_err(|e| StartupError::ResultStore(e.to_string()))?;
         let exams = ExamService::new(
             db.clone(),
             audit.clone(),
@@ -129,6 +131,7 @@ impl AppState {
                 &settings.exams.result_token_secret.0,
                 &settings.exams.result_token_issuer,
             ),
+            results.clone(),
         );
         let services = Services {
             auth: AuthService::new(db.clone(), passwords.clone(), tokens.clone()),
@@ -156,8 +159,7 @@ impl AppState {
             results_inbox: ResultsInbox::new(
                 db.clone(),
                 audit.clone(),
-                ResultStore::open(&settings.results.location)
-                    .map_err(|e| StartupError::ResultStore(e.to_string()))?,
+                results,
                 exams.clone(),
                 settings.results.lease,
             ),

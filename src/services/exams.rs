@@ -31,6 +31,7 @@ use crate::persistence::exam_types::ExamTypeRepository;
 use crate::persistence::exams::{ExamFilter, ExamRepository};
 use crate::persistence::notifications::NotificationRepository;
 use crate::persistence::patients::PatientRepository;
+use crate::persistence::result_store::ResultStore;
 use crate::persistence::{Database, StoreError};
 
 const ORDER_SCOPE: &str = "POST /api/v1/patients/{id}/exams";
@@ -130,11 +131,18 @@ pub struct ExamService {
     db: Database,
     audit: AuditLog,
     tokens: ExamTokens,
+    /// Where report files are kept.
+    store: ResultStore,
 }
 
 impl ExamService {
-    pub fn new(db: Database, audit: AuditLog, tokens: ExamTokens) -> Self {
-        Self { db, audit, tokens }
+    pub fn new(db: Database, audit: AuditLog, tokens: ExamTokens, store: ResultStore) -> Self {
+        Self {
+            db,
+            audit,
+            tokens,
+            store,
+        }
     }
 
     /// Orders an exam for an admitted patient; the type must exist (else 422) and be active
@@ -371,17 +379,22 @@ impl ExamService {
     }
 
     /// Applies a result handed in by a technician or physician, through `addressed` (the exam
-    /// in the path) or not.
+    /// in the path) or not, with its report file if any.
     pub async fn submit_result(
         &self,
         permit: &Permit<SubmitExamResult>,
         addressed: Option<Uuid>,
         exam_token: &str,
         result_token: &str,
+        report: Option<Vec<u8>>,
     ) -> Result<Finished, ServiceError> {
-        Ok(self
-            .apply_result(Some(permit.actor()), addressed, exam_token, result_token)
-            .await?)
+        let verified = self.verify_result(exam_token, result_token, addressed)?;
+        let txn = self.db.begin().await?;
+        let finished = self
+            .finish_in(&txn, Some(permit.actor()), verified, report)
+            .await?;
+        txn.commit().await?;
+        Ok(finished)
     }
 
     /// Verifies both tokens and, if they agree with each other and the registry, finishes the
@@ -433,15 +446,16 @@ impl ExamService {
     }
 
     /// Finishes the exam of a verified result within `txn`, which the caller commits (the
-    /// results inbox records the file's outcome in the same transaction): the result, the
-    /// reference to its report file (`report_key`), its lab values, the notification and the
-    /// audit event. Nothing is written when it answers a refusal or a replay.
+    /// results inbox records the file's outcome in the same transaction): the result, its report
+    /// file (stored in the result store as `reports/{exam_id}` and referenced from the exam),
+    /// its lab values, the notification and the audit event. Nothing is written when it answers
+    /// a refusal or a replay (a replay's report is not stored again).
     pub async fn finish_in(
         &self,
         txn: &sea_orm::DatabaseTransaction,
         actor: Option<&Actor>,
         verified: VerifiedResult,
-        report_key: Option<String>,
+        report: Option<Vec<u8>>,
     ) -> Result<Finished, ResultRefusal> {
         let VerifiedResult {
             exam: exam_claims,
@@ -487,7 +501,13 @@ impl ExamService {
         let mut finished = exam
             .finished(actor.map(|a| a.user_id), now, result_claims.result, digest)
             .map_err(|e| ResultRefusal::NotApplicable(e.to_string()))?;
-        finished.report_key = report_key;
+        if let Some(bytes) = report {
+            // Stored before the commit that references it, once every check has passed (so a
+            // refused result never overwrites a report): a failure here rolls the finish back.
+            let key = format!("reports/{}", exam.id);
+            self.store.put(&key, bytes).await?;
+            finished.report_key = Some(key);
+        }
         match ExamRepository::transition(txn, &exam, &finished).await {
             Err(StoreError::VersionMismatch) => {
                 return Err(ResultRefusal::NotApplicable(

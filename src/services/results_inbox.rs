@@ -281,19 +281,9 @@ impl ResultsInbox {
                 }
             };
         let (exam_id, patient_id) = (verified.exam.exam_id, verified.exam.patient_id);
-        let report_key = report.as_ref().map(|_| format!("reports/{exam_id}"));
         let txn = self.db.begin().await?;
-        let finished = self
-            .exams
-            .finish_in(&txn, None, verified, report_key.clone())
-            .await;
-        let mut decision = match finished {
+        let mut decision = match self.exams.finish_in(&txn, None, verified, report).await {
             Ok(finished) => {
-                if let (false, Some(key), Some(bytes)) = (finished.replayed, &report_key, report) {
-                    // Stored before the commit that references it: a failure here rolls the
-                    // exam's finish back, and the file is tried again.
-                    self.store.put(key, bytes).await?;
-                }
                 let mut decision = Decision::new(
                     InboxOutcome::Processed,
                     if finished.replayed {

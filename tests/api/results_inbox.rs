@@ -1,7 +1,8 @@
 //! The results inbox through the real worker and store: each outcome with its file in the
 //! right folder (processed/YYYY_MM, stuck, denied, deleted), report files, a bad file not
 //! stopping the next, two replicas racing over one inbox without handling a file twice, a crash
-//! half-way redone after the lease, and the inbox list with its filters and roles.
+//! half-way redone after the lease, the inbox list with its filters and roles, and a report
+//! file handed in with a result through the API as a form.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -511,4 +512,121 @@ async fn the_inbox_list_is_for_physicians_and_technicians_with_filters_and_pages
             "completed/x-3.json"
         ]
     );
+}
+
+/// A `multipart/form-data` body of text fields and an optional file field `report`.
+fn form(fields: &[(&str, &str)], report: Option<&[u8]>) -> (String, Vec<u8>) {
+    let boundary = "----inbox-test-boundary-7MA4YWxk";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some(report) = report {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"report\"; filename=\"report.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(report);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn a_report_file_comes_with_a_result_through_the_api_as_a_form() {
+    let app = quiet_app().await;
+    let ward = Ward::sign_in(&app).await;
+    let (exam, token) = started_exam(&app, &ward).await;
+    let path = format!("/api/v1/exams/{}/result", id_of(&exam));
+    let result = result_token(id_of(&exam), Some(0.8));
+
+    // A form without its tokens, or with a field it does not have, changes nothing.
+    let (content_type, body) = form(&[("exam_token", &token)], Some(b"x"));
+    let r = app
+        .post(&path)
+        .bearer(&ward.technician)
+        .raw(&content_type, body)
+        .send()
+        .await;
+    r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), ["result_token"]);
+    let (content_type, body) = form(
+        &[
+            ("exam_token", &token),
+            ("result_token", &result),
+            ("note", "x"),
+        ],
+        None,
+    );
+    app.post(&path)
+        .bearer(&ward.technician)
+        .raw(&content_type, body)
+        .send()
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    // Tokens that do not verify: no report is stored.
+    let (content_type, body) = form(
+        &[("exam_token", &token), ("result_token", "not-a-token")],
+        Some(b"forged report"),
+    );
+    app.post(&path)
+        .bearer(&ward.technician)
+        .raw(&content_type, body)
+        .send()
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    let key = format!("reports/{}", id_of(&exam));
+    assert!(!at(&app, &key).exists());
+    // Nurses do not hand in results.
+    let (content_type, body) = form(
+        &[("exam_token", &token), ("result_token", &result)],
+        Some(b"r"),
+    );
+    app.post(&path)
+        .bearer(&ward.nurse)
+        .raw(&content_type, body)
+        .send()
+        .await
+        .problem(StatusCode::FORBIDDEN);
+
+    let report = b"%PDF-1.7 echocardiogram report \x00\xff binary";
+    let (content_type, body) = form(
+        &[("exam_token", &token), ("result_token", &result)],
+        Some(report),
+    );
+    let r = app
+        .post(&path)
+        .bearer(&ward.technician)
+        .raw(&content_type, body)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "finished");
+    assert_eq!(r.body["report_key"], key.as_str());
+    assert_eq!(std::fs::read(at(&app, &key)).unwrap(), report);
+
+    // The same result again (as JSON) is a replay, and keeps the report.
+    let r = app
+        .post(&path)
+        .bearer(&ward.physician)
+        .json(json!({"exam_token": token, "result_token": result}))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.header("idempotent-replayed"), Some("true"));
+    assert_eq!(r.body["report_key"], key.as_str());
+    app.post(&path)
+        .bearer(&ward.physician)
+        .raw("text/plain", "hello")
+        .send()
+        .await
+        .problem(StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
