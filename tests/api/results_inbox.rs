@@ -10,12 +10,13 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use base64::Engine as _;
 use chrono::Utc;
+use oncology_registry::domain::results_inbox::InboxEntry;
 use oncology_registry::persistence::result_store::{ResultStore, ResultsLocation, StoredFile};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::exams::{CBC, Ward, order, result_token, start};
-use crate::helpers::TestApp;
+use crate::exams::{CBC, Ward, get_exam, order, result_token, start};
+use crate::helpers::{TestApp, TestResponse};
 use crate::vital_signs::admitted_patient;
 
 /// An application whose inbox worker sleeps `poll` between passes and leases files for `lease`.
@@ -112,16 +113,6 @@ async fn notifications(app: &TestApp, token: &str, id: &str) -> usize {
     r.body["items"].as_array().unwrap().len()
 }
 
-async fn exam_status(app: &TestApp, token: &str, id: &str) -> Value {
-    let r = app
-        .get(&format!("/api/v1/exams/{id}"))
-        .bearer(token)
-        .send()
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    r.body
-}
-
 #[tokio::test]
 async fn a_good_file_finishes_the_exam_stores_its_report_and_is_filed_under_the_month() {
     let app = inbox_app(Duration::from_millis(50), Duration::from_secs(120)).await;
@@ -140,7 +131,7 @@ async fn a_good_file_finishes_the_exam_stores_its_report_and_is_filed_under_the_
     wait_for(&processed).await;
     assert!(!at(&app, "completed/cbc-0001.json").exists());
 
-    let finished = exam_status(&app, &ward.physician, id_of(&exam)).await;
+    let finished = get_exam(&app, &ward.physician, id_of(&exam)).await;
     assert_eq!(finished["status"], "finished");
     assert_eq!(finished["finished"]["by"], Value::Null);
     assert_eq!(finished["result"]["values"]["anc"], 0.4);
@@ -190,7 +181,7 @@ async fn each_refused_file_goes_to_the_folder_of_its_outcome_and_a_bad_file_stop
         &document(&mismatched_token, &result_token(id_of(&other), None)),
     );
     // Verifies and agrees, but the patient was discharged meanwhile.
-    let (discharged, discharged_token) = started_exam(&app, &ward).await;
+    let (discharged, _, _) = dropped_result(&app, &ward, "e-discharged.json").await;
     let r = app
         .patch(&format!(
             "/api/v1/patients/{}",
@@ -202,13 +193,8 @@ async fn each_refused_file_goes_to_the_folder_of_its_outcome_and_a_bad_file_stop
         .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    drop_file(
-        &app,
-        "e-discharged.json",
-        &document(&discharged_token, &result_token(id_of(&discharged), None)),
-    );
     // The exam was revoked.
-    let (revoked, revoked_token) = started_exam(&app, &ward).await;
+    let (revoked, _, _) = dropped_result(&app, &ward, "f-revoked.json").await;
     let r = app
         .post(&format!("/api/v1/exams/{}/revoke", id_of(&revoked)))
         .bearer(&ward.physician)
@@ -216,18 +202,8 @@ async fn each_refused_file_goes_to_the_folder_of_its_outcome_and_a_bad_file_stop
         .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    drop_file(
-        &app,
-        "f-revoked.json",
-        &document(&revoked_token, &result_token(id_of(&revoked), None)),
-    );
     // A good file after all the bad ones.
-    let (good, good_token) = started_exam(&app, &ward).await;
-    drop_file(
-        &app,
-        "g-good.json",
-        &document(&good_token, &result_token(id_of(&good), Some(2.1))),
-    );
+    let (good, _, _) = dropped_result(&app, &ward, "g-good.json").await;
 
     assert!(pass(&app).await >= 1);
     // Whatever the startup pass took, nothing is left and nothing more to do.
@@ -272,7 +248,7 @@ async fn each_refused_file_goes_to_the_folder_of_its_outcome_and_a_bad_file_stop
         (&good, "finished"),
     ] {
         assert_eq!(
-            exam_status(&app, &ward.physician, id_of(exam)).await["status"],
+            get_exam(&app, &ward.physician, id_of(exam)).await["status"],
             status
         );
     }
@@ -358,31 +334,54 @@ async fn listed(app: &TestApp, name: &str) -> StoredFile {
         .unwrap()
 }
 
+/// A started exam whose good result file was dropped as `name`: the exam, its exam token and
+/// the result token.
+async fn dropped_result(app: &TestApp, ward: &Ward, name: &str) -> (Value, String, String) {
+    let (exam, token) = started_exam(app, ward).await;
+    let result = result_token(id_of(&exam), None);
+    drop_file(app, name, &document(&token, &result));
+    (exam, token, result)
+}
+
+/// Claims the file `name` as a worker would (under a claim of its own).
+async fn claimed(app: &TestApp, name: &str) -> (InboxEntry, Uuid) {
+    let claim = Uuid::new_v4();
+    let entry = app
+        .state
+        .services
+        .results_inbox
+        .claim(&listed(app, name).await, claim)
+        .await
+        .unwrap()
+        .expect("claimed");
+    (entry, claim)
+}
+
+/// Claims the file `name` and decides its outcome, without moving it; returns its destination.
+async fn claimed_and_decided(app: &TestApp, name: &str) -> String {
+    let (entry, claim) = claimed(app, name).await;
+    app.state
+        .services
+        .results_inbox
+        .decide(&entry, claim)
+        .await
+        .unwrap()
+        .expect("still leased")
+}
+
 #[tokio::test]
 async fn a_crash_half_way_is_redone_by_whoever_claims_the_file_after_the_lease() {
     let lease = Duration::from_millis(300);
     let app = inbox_app(Duration::from_secs(3600), lease).await;
     let ward = Ward::sign_in(&app).await;
-    let inbox = &app.state.services.results_inbox;
 
     // 1. Claimed, the result applied and the outcome recorded, then the worker died before
     //    moving the file.
-    let (exam, token) = started_exam(&app, &ward).await;
-    drop_file(
-        &app,
-        "crash-1.json",
-        &document(&token, &result_token(id_of(&exam), None)),
-    );
-    let claim = Uuid::new_v4();
-    let claimed = inbox
-        .claim(&listed(&app, "crash-1.json").await, claim)
-        .await
-        .unwrap()
-        .expect("claimed");
-    let to = inbox.decide(&claimed, claim).await.unwrap().unwrap();
+    let (exam, _, _) = dropped_result(&app, &ward, "crash-1.json").await;
+    let to = claimed_and_decided(&app, "crash-1.json").await;
     assert_eq!(to, format!("processed/{}/crash-1.json", month()));
     assert_eq!(
-        exam_status(&app, &ward.physician, id_of(&exam)).await["status"],
+        get_exam(&app, &ward.physician, id_of(&exam)).await["status"],
         "finished"
     );
     // While the lease holds, nobody else touches it.
@@ -391,15 +390,8 @@ async fn a_crash_half_way_is_redone_by_whoever_claims_the_file_after_the_lease()
 
     // 2. Claimed and the result applied through the intake, then the worker died before
     //    recording anything.
-    let (exam2, token2) = started_exam(&app, &ward).await;
-    let result2 = result_token(id_of(&exam2), None);
-    drop_file(&app, "crash-2.json", &document(&token2, &result2));
-    let claim2 = Uuid::new_v4();
-    inbox
-        .claim(&listed(&app, "crash-2.json").await, claim2)
-        .await
-        .unwrap()
-        .expect("claimed");
+    let (exam2, token2, result2) = dropped_result(&app, &ward, "crash-2.json").await;
+    claimed(&app, "crash-2.json").await;
     app.state
         .services
         .exams
@@ -408,19 +400,8 @@ async fn a_crash_half_way_is_redone_by_whoever_claims_the_file_after_the_lease()
         .unwrap();
 
     // 3. Decided and moved, then the worker died before recording the move.
-    let (exam3, token3) = started_exam(&app, &ward).await;
-    drop_file(
-        &app,
-        "crash-3.json",
-        &document(&token3, &result_token(id_of(&exam3), None)),
-    );
-    let claim3 = Uuid::new_v4();
-    let claimed3 = inbox
-        .claim(&listed(&app, "crash-3.json").await, claim3)
-        .await
-        .unwrap()
-        .expect("claimed");
-    let to3 = inbox.decide(&claimed3, claim3).await.unwrap().unwrap();
+    let (exam3, _, _) = dropped_result(&app, &ward, "crash-3.json").await;
+    let to3 = claimed_and_decided(&app, "crash-3.json").await;
     std::fs::create_dir_all(at(&app, &to3).parent().unwrap()).unwrap();
     std::fs::rename(at(&app, "completed/crash-3.json"), at(&app, &to3)).unwrap();
 
@@ -540,6 +521,21 @@ fn form(fields: &[(&str, &str)], report: Option<&[u8]>) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
+async fn post_form(
+    app: &TestApp,
+    path: &str,
+    bearer: &str,
+    fields: &[(&str, &str)],
+    report: Option<&[u8]>,
+) -> TestResponse {
+    let (content_type, body) = form(fields, report);
+    app.post(path)
+        .bearer(bearer)
+        .raw(&content_type, body)
+        .send()
+        .await
+}
+
 #[tokio::test]
 async fn a_report_file_comes_with_a_result_through_the_api_as_a_form() {
     let app = quiet_app().await;
@@ -549,65 +545,48 @@ async fn a_report_file_comes_with_a_result_through_the_api_as_a_form() {
     let result = result_token(id_of(&exam), Some(0.8));
 
     // A form without its tokens, or with a field it does not have, changes nothing.
-    let (content_type, body) = form(&[("exam_token", &token)], Some(b"x"));
-    let r = app
-        .post(&path)
-        .bearer(&ward.technician)
-        .raw(&content_type, body)
-        .send()
-        .await;
+    let r = post_form(
+        &app,
+        &path,
+        &ward.technician,
+        &[("exam_token", &token)],
+        Some(b"x"),
+    )
+    .await;
     r.problem(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error_fields(), ["result_token"]);
-    let (content_type, body) = form(
-        &[
-            ("exam_token", &token),
-            ("result_token", &result),
-            ("note", "x"),
-        ],
-        None,
-    );
-    app.post(&path)
-        .bearer(&ward.technician)
-        .raw(&content_type, body)
-        .send()
+    let extra = [
+        ("exam_token", token.as_str()),
+        ("result_token", &result),
+        ("note", "x"),
+    ];
+    post_form(&app, &path, &ward.technician, &extra, None)
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY);
     // Tokens that do not verify: no report is stored.
-    let (content_type, body) = form(
-        &[("exam_token", &token), ("result_token", "not-a-token")],
+    let forged = [
+        ("exam_token", token.as_str()),
+        ("result_token", "not-a-token"),
+    ];
+    post_form(
+        &app,
+        &path,
+        &ward.technician,
+        &forged,
         Some(b"forged report"),
-    );
-    app.post(&path)
-        .bearer(&ward.technician)
-        .raw(&content_type, body)
-        .send()
-        .await
-        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    )
+    .await
+    .problem(StatusCode::UNPROCESSABLE_ENTITY);
     let key = format!("reports/{}", id_of(&exam));
     assert!(!at(&app, &key).exists());
     // Nurses do not hand in results.
-    let (content_type, body) = form(
-        &[("exam_token", &token), ("result_token", &result)],
-        Some(b"r"),
-    );
-    app.post(&path)
-        .bearer(&ward.nurse)
-        .raw(&content_type, body)
-        .send()
+    let tokens = [("exam_token", token.as_str()), ("result_token", &result)];
+    post_form(&app, &path, &ward.nurse, &tokens, Some(b"r"))
         .await
         .problem(StatusCode::FORBIDDEN);
 
     let report = b"%PDF-1.7 echocardiogram report \x00\xff binary";
-    let (content_type, body) = form(
-        &[("exam_token", &token), ("result_token", &result)],
-        Some(report),
-    );
-    let r = app
-        .post(&path)
-        .bearer(&ward.technician)
-        .raw(&content_type, body)
-        .send()
-        .await;
+    let r = post_form(&app, &path, &ward.technician, &tokens, Some(report)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["status"], "finished");
     assert_eq!(r.body["report_key"], key.as_str());
