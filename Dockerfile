@@ -54,8 +54,11 @@ VOLUME /data
 # Defaults for a single-container SQLite deployment; override DATABASE_URL with a
 # postgres:// URL for PostgreSQL. JWT_SECRET (and the bootstrap ADMIN_USERNAME /
 # ADMIN_PASSWORD) are deliberately not set here: secrets come from the runtime.
+# The result store (results inbox and report files) sits on the volume too, unless RESULTS_DIR
+# names an s3:// bucket.
 ENV DATABASE_URL="sqlite:///data/oncology-registry.db?mode=rwc" \
-    BIND_ADDR="0.0.0.0:8080"
+    BIND_ADDR="0.0.0.0:8080" \
+    RESULTS_DIR="/data/results"
 
 USER 10001:10001
 EXPOSE 8080

@@ -22,6 +22,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::config::{NotifySender, Settings};
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::persistence::Database;
+use crate::persistence::result_store::ResultStore;
 use crate::routes::docs::{ApiDoc, finish_document};
 use crate::routes::extract::require_access_token;
 use crate::routes::{protected_routes, public_routes};
@@ -29,9 +30,11 @@ use crate::services::access::AccessControl;
 use crate::services::audit::AuditLog;
 use crate::services::auth::AuthService;
 use crate::services::exam_tokens::ExamTokens;
+use crate::services::exams::ExamService;
 use crate::services::notifications::{NotificationSender, NotificationService};
 use crate::services::passwords::PasswordHasher;
 use crate::services::patients::PatientService;
+use crate::services::results_inbox::ResultsInbox;
 use crate::services::tokens::TokenIssuer;
 use crate::services::users::UserService;
 use crate::services::{ServiceError, Services};
@@ -66,6 +69,8 @@ pub enum StartupError {
     Database(#[from] sea_orm::DbErr),
     #[error("bootstrap administrator: {0}")]
     Bootstrap(#[from] ServiceError),
+    #[error("result store: {0}")]
+    ResultStore(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -76,8 +81,9 @@ pub enum StartupError {
 }
 
 impl AppState {
-    /// Connects, applies pending migrations, starts the audit writer and creates the bootstrap
-    /// administrator if configured and needed.
+    /// Connects, applies pending migrations, starts the audit writer and the background workers
+    /// (notification delivery, results inbox) and creates the bootstrap administrator if
+    /// configured and needed.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         let db = Database::connect(&settings.database_url, settings.pool).await?;
         db.migrate().await?;
@@ -87,6 +93,10 @@ impl AppState {
             .services
             .notifications
             .spawn_worker(settings.notify.poll);
+        state
+            .services
+            .results_inbox
+            .spawn_worker(settings.results.poll);
         state
             .services
             .streams
@@ -110,6 +120,19 @@ impl AppState {
         );
         let audit = AuditLog::start(db.clone());
         let access = AccessControl::new(db.clone(), audit.clone());
+        let results = ResultStore::open(&settings.results.location)
+            .map_err(|e| StartupError::ResultStore(e.to_string()))?;
+        let exams = ExamService::new(
+            db.clone(),
+            audit.clone(),
+            ExamTokens::new(
+                &settings.exams.exam_token_secret.0,
+                settings.exams.exam_token_ttl,
+                &settings.exams.result_token_secret.0,
+                &settings.exams.result_token_issuer,
+            ),
+            results.clone(),
+        );
         let services = Services {
             auth: AuthService::new(db.clone(), passwords.clone(), tokens.clone()),
             users: UserService::new(db.clone(), passwords),
@@ -133,16 +156,14 @@ impl AppState {
             ecgs: crate::services::ecgs::EcgService::new(db.clone(), audit.clone()),
             streams: crate::services::streams::StreamService::new(db.clone(), audit.clone()),
             exam_types: crate::services::exam_types::ExamTypeService::new(db.clone()),
-            exams: crate::services::exams::ExamService::new(
+            results_inbox: ResultsInbox::new(
                 db.clone(),
                 audit.clone(),
-                ExamTokens::new(
-                    &settings.exams.exam_token_secret.0,
-                    settings.exams.exam_token_ttl,
-                    &settings.exams.result_token_secret.0,
-                    &settings.exams.result_token_issuer,
-                ),
+                results,
+                exams.clone(),
+                settings.results.lease,
             ),
+            exams,
             notifications: NotificationService::new(
                 db.clone(),
                 audit.clone(),

@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::domain::alert::FeverDefinition;
 use crate::domain::user::{NewUser, Password};
 use crate::persistence::PoolSettings;
+use crate::persistence::result_store::ResultsLocation;
 use crate::services::passwords::HashCost;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://oncology-registry.db?mode=rwc";
@@ -196,6 +197,22 @@ pub struct Config {
         global = true
     )]
     pub notify_poll_millis: u64,
+    /// The result store holding the results inbox and report files: a directory (created when
+    /// missing), `file:///dir`, or `s3://bucket/prefix` (S3-compatible storage configured by
+    /// the usual AWS_* variables: AWS_REGION, AWS_ENDPOINT, AWS_ACCESS_KEY_ID, ...).
+    #[arg(long, env = "RESULTS_DIR", default_value = "./results", global = true)]
+    pub results_dir: String,
+    /// How often the results inbox worker looks for new files under `completed/`, in seconds.
+    #[arg(
+        long,
+        env = "RESULTS_POLL_SECONDS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub results_poll_seconds: u64,
+    /// The same in milliseconds (10 to 3600000), for tests and benchmarks; wins when set.
+    #[arg(long, env = "RESULTS_POLL_MILLIS", global = true)]
+    pub results_poll_millis: Option<u64>,
 }
 
 /// A secret string whose `Debug` never shows it.
@@ -232,7 +249,22 @@ pub struct Settings {
     pub stream_poll: Duration,
     pub exams: ExamSettings,
     pub notify: NotifySettings,
+    pub results: ResultsSettings,
 }
+
+/// The result store and its inbox worker.
+#[derive(Debug, Clone)]
+pub struct ResultsSettings {
+    pub location: ResultsLocation,
+    pub poll: Duration,
+    /// How long a worker owns a file it claimed: a worker that dies holding one leaves it to
+    /// the others after this.
+    pub lease: Duration,
+}
+
+/// Longer than handling one file may take, short enough that a crashed replica's file is
+/// picked up within minutes.
+pub const RESULTS_LEASE: Duration = Duration::from_secs(120);
 
 /// Keys and lifetimes of exam and result tokens.
 #[derive(Debug, Clone)]
@@ -332,6 +364,12 @@ pub enum ConfigError {
     WebhookUrl,
     #[error("NOTIFY_POLL_MILLIS must be between 10 and 3600000")]
     NotifyPoll,
+    #[error("RESULTS_DIR {0}")]
+    ResultsDir(String),
+    #[error(
+        "RESULTS_POLL_SECONDS must be between 1 and 3600 (RESULTS_POLL_MILLIS between 10 and 3600000)"
+    )]
+    ResultsPoll,
     #[error("could not generate a random secret: {0}")]
     Random(String),
 }
@@ -355,6 +393,7 @@ impl Settings {
         let (jwt_secret, generated) = secret(&env, "JWT_SECRET")?;
         let exams = exam_settings(config, &env)?;
         let notify = notify_settings(config)?;
+        let results = results_settings(config)?;
         if !(1..=MAX_ACCESS_TTL_SECONDS).contains(&config.access_token_ttl_seconds) {
             return Err(ConfigError::OutOfRange(
                 "ACCESS_TOKEN_TTL_SECONDS",
@@ -434,6 +473,7 @@ impl Settings {
             stream_poll: Duration::from_millis(config.stream_poll_millis),
             exams,
             notify,
+            results,
         })
     }
 }
@@ -482,6 +522,22 @@ fn notify_settings(config: &Config) -> Result<NotifySettings, ConfigError> {
         sender,
         poll: Duration::from_millis(config.notify_poll_millis),
         retry: Default::default(),
+    })
+}
+
+fn results_settings(config: &Config) -> Result<ResultsSettings, ConfigError> {
+    let location = ResultsLocation::parse(&config.results_dir).map_err(ConfigError::ResultsDir)?;
+    let poll = match config.results_poll_millis {
+        Some(ms) if (10..=3_600_000).contains(&ms) => Duration::from_millis(ms),
+        None if (1..=3600).contains(&config.results_poll_seconds) => {
+            Duration::from_secs(config.results_poll_seconds)
+        }
+        _ => return Err(ConfigError::ResultsPoll),
+    };
+    Ok(ResultsSettings {
+        location,
+        poll,
+        lease: RESULTS_LEASE,
     })
 }
 
@@ -602,5 +658,46 @@ mod tests {
             s.notify.sender,
             NotifySender::Webhook("https://gateway.example/sms".to_owned())
         );
+    }
+
+    #[test]
+    fn the_result_store_is_a_directory_or_a_bucket_polled_every_ten_seconds() {
+        let s = Settings::load(&config(&[]), no_env).unwrap();
+        assert_eq!(
+            s.results.location,
+            ResultsLocation::Directory("./results".into())
+        );
+        assert_eq!(s.results.poll, Duration::from_secs(10));
+        let s = Settings::load(
+            &config(&[
+                "--results-dir",
+                "s3://ward-results/inbox/",
+                "--results-poll-millis",
+                "50",
+            ]),
+            no_env,
+        )
+        .unwrap();
+        assert_eq!(
+            s.results.location,
+            ResultsLocation::S3 {
+                bucket_url: "s3://ward-results".to_owned(),
+                prefix: "inbox".to_owned()
+            }
+        );
+        assert_eq!(s.results.poll, Duration::from_millis(50));
+        for bad in [
+            &["--results-dir", "ftp://host/x"][..],
+            &["--results-dir", "s3://"][..],
+        ] {
+            assert!(matches!(
+                Settings::load(&config(bad), no_env),
+                Err(ConfigError::ResultsDir(_))
+            ));
+        }
+        assert!(matches!(
+            Settings::load(&config(&["--results-poll-seconds", "0"]), no_env),
+            Err(ConfigError::ResultsPoll)
+        ));
     }
 }

@@ -12,6 +12,7 @@ mod m20261124_000003_ecgs;
 mod m20261124_000004_ecg_trends;
 mod m20261124_000005_exams;
 mod m20261124_000006_stream_events;
+mod m20261124_000007_results_inbox;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_ecg_trends::Migration),
             Box::new(m20261124_000005_exams::Migration),
             Box::new(m20261124_000006_stream_events::Migration),
+            Box::new(m20261124_000007_results_inbox::Migration),
         ]
     }
 }

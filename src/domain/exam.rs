@@ -264,6 +264,8 @@ pub struct Exam {
     pub result: Option<ExamResult>,
     /// SHA-256 of the applied result token, to recognise a replay.
     pub result_digest: Option<String>,
+    /// Where the report file that came with the result lies in the result store.
+    pub report_key: Option<String>,
     pub version: i32,
 }
 
@@ -302,6 +304,7 @@ impl Exam {
             revoked: None,
             result: None,
             result_digest: None,
+            report_key: None,
             version: 1,
         }
     }

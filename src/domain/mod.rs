@@ -14,6 +14,7 @@ pub mod observation;
 pub mod page;
 pub mod patient;
 pub mod permission;
+pub mod results_inbox;
 pub mod stream;
 pub mod throttle;
 pub mod user;

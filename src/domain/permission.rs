@@ -49,10 +49,12 @@ pub enum Operation {
     ReadNotifications,
     /// Retry a notification whose delivery failed.
     RetryNotification,
+    /// Read what became of the files dropped in the results inbox.
+    ReadResultsInbox,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 26] = [
+    pub const ALL: [Operation; 27] = [
         Operation::ReadOwnProfile,
         Operation::ManageUsers,
         Operation::ReadAuditLog,
@@ -79,6 +81,7 @@ impl Operation {
         Operation::SubmitExamResult,
         Operation::ReadNotifications,
         Operation::RetryNotification,
+        Operation::ReadResultsInbox,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -109,6 +112,7 @@ impl Operation {
             Operation::SubmitExamResult => "submit_exam_result",
             Operation::ReadNotifications => "read_notifications",
             Operation::RetryNotification => "retry_notification",
+            Operation::ReadResultsInbox => "read_results_inbox",
         }
     }
 }
@@ -149,6 +153,10 @@ pub fn is_allowed(role: Role, operation: Operation) -> bool {
         SubmitExamResult => matches!(role, Physician | Technician),
         // Notifications show who could not be reached: the bedside team's follow-up.
         ReadNotifications | RetryNotification => matches!(role, Physician | Nurse),
+        // The inbox is where results that did not arrive are chased: the physicians who
+        // ordered them and the technicians who performed them. Its entries name patients and
+        // exams, so not administrators.
+        ReadResultsInbox => matches!(role, Physician | Technician),
     }
 }
 
@@ -196,6 +204,7 @@ mod tests {
                     SubmitExamResult,
                     ReadNotifications,
                     RetryNotification,
+                    ReadResultsInbox,
                 ],
             ),
             (
@@ -230,6 +239,7 @@ mod tests {
                     ReadExams,
                     PerformExam,
                     SubmitExamResult,
+                    ReadResultsInbox,
                 ],
             ),
         ];

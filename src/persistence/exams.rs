@@ -63,6 +63,7 @@ fn to_row(e: &Exam) -> StoreResult<exam::Model> {
         result_values: values,
         result_digest: e.result_digest.clone(),
         version: e.version,
+        report_key: e.report_key.clone(),
     })
 }
 
@@ -111,6 +112,7 @@ fn to_domain(row: &exam::Model) -> StoreResult<Exam> {
         revoked,
         result,
         result_digest: row.result_digest.clone(),
+        report_key: row.report_key.clone(),
         version: row.version,
     })
 }

@@ -14,6 +14,8 @@ pub mod lab_results;
 pub mod notifications;
 pub mod patients;
 pub mod repository;
+pub mod result_store;
+pub mod results_inbox;
 pub mod sessions;
 pub mod stream_events;
 pub mod throttle;
@@ -47,6 +49,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error(transparent)]
     Database(DbErr),
+    /// The result store (a directory or S3-compatible storage) failed.
+    #[error("result store: {0}")]
+    Objects(String),
 }
 
 impl From<DbErr> for StoreError {

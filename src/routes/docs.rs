@@ -29,7 +29,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         (name = "alerts", description = "Clinical alerts and their lifecycle"),
         (name = "wards", description = "The ward overview"),
         (name = "streams", description = "Live WebSocket streams: Holter trends, a ward's vital signs and alerts"),
-        (name = "exams", description = "The exam catalog, exam orders and their lifecycle, exam and result tokens, result intake"),
+        (name = "exams", description = "The exam catalog, exam orders and their lifecycle, exam and result tokens, result intake, the results inbox"),
         (name = "notifications", description = "Patient notifications (result ready) and their delivery"),
         (name = "audit", description = "The audit log (administrators)"),
     )

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{Authorized, Json, Path, Query, parse_optional};
+use super::extract::{Authorized, Json, Path, Query, media_type, parse_optional};
 use super::links::{Links, api, filter_query, links, page_links};
 use super::patients::{ListResponse, idempotency};
 use crate::app::AppState;
@@ -60,6 +60,7 @@ pub struct ExamResultDto {
     "finished": {"at": "2026-11-24T09:10:00Z", "by": "0192f0c1-0002-7b7e-9a55-2f1f3f4a5b6c"},
     "revoked": null,
     "result": {"status": "critical", "summary": "Severe neutropenia", "values": {"anc": 0.4}},
+    "report_key": "reports/0192f0c1-a000-7b7e-9a55-2f1f3f4a5b6c",
     "version": 3,
     "_links": {"self": {"href": "/api/v1/exams/0192f0c1-a000-7b7e-9a55-2f1f3f4a5b6c"},
                "patient": {"href": "/api/v1/patients/0192f0c1-8c3a-7b7e-9a55-2f1f3f4a5b6c"}}
@@ -76,6 +77,8 @@ pub struct ExamResponse {
     pub finished: Option<ExamStampDto>,
     pub revoked: Option<RevocationDto>,
     pub result: Option<ExamResultDto>,
+    /// Where the report file that came with the result lies in the result store.
+    pub report_key: Option<String>,
     pub version: i32,
     #[serde(rename = "_links")]
     pub links: Links,
@@ -115,6 +118,7 @@ impl From<Exam> for ExamResponse {
                 summary: r.summary,
                 values: r.values,
             }),
+            report_key: e.report_key,
             version: e.version,
         }
     }
@@ -204,7 +208,25 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(start_exam))
         .routes(routes!(revoke_exam))
         .routes(routes!(communicate_result))
-        .routes(routes!(submit_exam_result))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(submit_exam_result))
+                .route_layer(DefaultBodyLimit::max(REPORT_MAX_BYTES)),
+        )
+}
+
+/// The largest request `POST /exams/{id}/result` takes with a report file.
+pub const REPORT_MAX_BYTES: usize = 16 * 1024 * 1024;
+
+/// A result with its report file, as a `multipart/form-data` form.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // Documents the form; the handler reads it field by field.
+pub struct ResultUpload {
+    pub exam_token: String,
+    pub result_token: String,
+    /// The report file (PDF, text, ...), stored in the result store as `reports/{exam_id}`.
+    #[schema(value_type = Option<String>, format = Binary)]
+    pub report: Option<Vec<u8>>,
 }
 
 fn exam_type_of(field: &str, code: i64) -> Result<ExamTypeCode, ApiError> {
@@ -420,11 +442,18 @@ async fn submit(
     permit: &crate::services::Permit<SubmitExamResult>,
     addressed: Option<Uuid>,
     body: &ResultRequest,
+    report: Option<Vec<u8>>,
 ) -> Result<Response, ApiError> {
     let finished = state
         .services
         .exams
-        .submit_result(permit, addressed, &body.exam_token, &body.result_token)
+        .submit_result(
+            permit,
+            addressed,
+            &body.exam_token,
+            &body.result_token,
+            report,
+        )
         .await?;
     let extra = if finished.replayed {
         vec![("idempotent-replayed", "true".to_owned())]
@@ -457,27 +486,91 @@ async fn communicate_result(
     Authorized(permit): Authorized<SubmitExamResult>,
     Json(body): Json<ResultRequest>,
 ) -> Result<Response, ApiError> {
-    submit(&state, &permit, None, &body).await
+    submit(&state, &permit, None, &body, None).await
 }
 
 /// Hands in the result of this exam (technicians, physicians); as `/exams/communicate`, and
-/// the tokens must also be for this exam.
+/// the tokens must also be for this exam. As `multipart/form-data`, the form's `exam_token` and
+/// `result_token` fields come with an optional `report` file (up to 16 MiB), stored in the
+/// result store and referenced from the exam (`report_key`) when the result is applied.
 #[utoipa::path(post, path = "/exams/{id}/result", tag = "exams", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Exam id")),
-    request_body = ResultRequest,
+    request_body(content(
+        (ResultRequest = "application/json"),
+        (ResultUpload = "multipart/form-data"),
+    )),
     responses(
         (status = 200, description = "Finished (or already finished with this result)", body = ExamResponse),
+        (status = 400, description = "A malformed body or form", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not submit results", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such exam", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Exam revoked, not started, finished with another result, or patient not admitted", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A token does not verify, the tokens disagree or name another exam, or the result is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over 16 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither application/json nor multipart/form-data", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A token does not verify, the tokens disagree or name another exam, the result is invalid, or a form field is missing", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn submit_exam_result(
     State(state): State<AppState>,
     Authorized(permit): Authorized<SubmitExamResult>,
     Path(id): Path<Uuid>,
-    Json(body): Json<ResultRequest>,
+    request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    submit(&state, &permit, Some(id), &body).await
+    use axum::extract::FromRequest;
+    if media_type(request.headers()).as_deref() != Some("multipart/form-data") {
+        let Json(body) = Json::<ResultRequest>::from_request(request, &state).await?;
+        return submit(&state, &permit, Some(id), &body, None).await;
+    }
+    let (body, report) = result_form(request, &state).await?;
+    submit(&state, &permit, Some(id), &body, report).await
+}
+
+/// The tokens and the optional report file of a `multipart/form-data` result.
+async fn result_form(
+    request: axum::extract::Request,
+    state: &AppState,
+) -> Result<(ResultRequest, Option<Vec<u8>>), ApiError> {
+    use axum::extract::{FromRequest, Multipart};
+    let mut form = Multipart::from_request(request, state)
+        .await
+        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let (mut exam_token, mut result_token, mut report) = (None, None, None);
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| ApiError::from_status(e.status()).with_detail(e.body_text()))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| ApiError::from_status(e.status()).with_detail(e.body_text()))?;
+        let text = || {
+            String::from_utf8(bytes.to_vec())
+                .map_err(|_| ApiError::invalid_field(&name, "must be UTF-8 text"))
+        };
+        match name.as_str() {
+            "exam_token" => exam_token = Some(text()?),
+            "result_token" => result_token = Some(text()?),
+            "report" if !bytes.is_empty() => report = Some(bytes.to_vec()),
+            "report" => {}
+            other => {
+                return Err(ApiError::invalid_field(
+                    other,
+                    "is not a field of this form",
+                ));
+            }
+        }
+    }
+    match (exam_token, result_token) {
+        (Some(exam_token), Some(result_token)) => Ok((
+            ResultRequest {
+                exam_token,
+                result_token,
+            },
+            report,
+        )),
+        (None, _) => Err(ApiError::invalid_field("exam_token", "is required")),
+        (_, None) => Err(ApiError::invalid_field("result_token", "is required")),
+    }
 }

@@ -15,6 +15,7 @@ pub mod lab_results;
 pub mod links;
 pub mod notifications;
 pub mod patients;
+pub mod results_inbox;
 pub mod streams;
 pub mod users;
 pub mod vital_signs;
@@ -51,6 +52,7 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
             .merge(exam_types::router())
             .merge(exams::router())
             .merge(notifications::router())
+            .merge(results_inbox::router())
             .merge(audit::router()),
     )
 }

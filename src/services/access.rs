@@ -130,6 +130,7 @@ permissions!(
     SubmitExamResult,
     ReadNotifications,
     RetryNotification,
+    ReadResultsInbox,
 );
 
 /// Proof that `actor` may perform `P`.

@@ -20,8 +20,8 @@ use super::vital_signs::append_events;
 use crate::domain::FieldErrors;
 use crate::domain::audit::{AuditAction, AuditOutcome, NewAuditEvent, ResourceType};
 use crate::domain::exam::{
-    Disagreement, Exam, ExamStatus, ExamTransitionError, ExamTypeCode, check_agreement,
-    check_registry,
+    Disagreement, Exam, ExamStatus, ExamTokenClaims, ExamTransitionError, ExamTypeCode,
+    ResultTokenClaims, check_agreement, check_registry,
 };
 use crate::domain::notification::{Notification, NotificationKind};
 use crate::domain::observation::stored_precision;
@@ -31,6 +31,7 @@ use crate::persistence::exam_types::ExamTypeRepository;
 use crate::persistence::exams::{ExamFilter, ExamRepository};
 use crate::persistence::notifications::NotificationRepository;
 use crate::persistence::patients::PatientRepository;
+use crate::persistence::result_store::ResultStore;
 use crate::persistence::{Database, StoreError};
 
 const ORDER_SCOPE: &str = "POST /api/v1/patients/{id}/exams";
@@ -54,6 +55,16 @@ pub struct Started {
 pub struct Finished {
     pub exam: Exam,
     pub replayed: bool,
+}
+
+/// A result whose tokens verify and agree with each other, not yet checked against the
+/// registry.
+#[derive(Debug, Clone)]
+pub struct VerifiedResult {
+    pub exam: ExamTokenClaims,
+    pub result: ResultTokenClaims,
+    /// SHA-256 of the result token, to recognise a replay.
+    pub digest: String,
 }
 
 /// Why a result was not applied. The results inbox sorts files by it; the API turns it into
@@ -120,11 +131,18 @@ pub struct ExamService {
     db: Database,
     audit: AuditLog,
     tokens: ExamTokens,
+    /// Where report files are kept.
+    store: ResultStore,
 }
 
 impl ExamService {
-    pub fn new(db: Database, audit: AuditLog, tokens: ExamTokens) -> Self {
-        Self { db, audit, tokens }
+    pub fn new(db: Database, audit: AuditLog, tokens: ExamTokens, store: ResultStore) -> Self {
+        Self {
+            db,
+            audit,
+            tokens,
+            store,
+        }
     }
 
     /// Orders an exam for an admitted patient; the type must exist (else 422) and be active
@@ -361,17 +379,22 @@ impl ExamService {
     }
 
     /// Applies a result handed in by a technician or physician, through `addressed` (the exam
-    /// in the path) or not.
+    /// in the path) or not, with its report file if any.
     pub async fn submit_result(
         &self,
         permit: &Permit<SubmitExamResult>,
         addressed: Option<Uuid>,
         exam_token: &str,
         result_token: &str,
+        report: Option<Vec<u8>>,
     ) -> Result<Finished, ServiceError> {
-        Ok(self
-            .apply_result(Some(permit.actor()), addressed, exam_token, result_token)
-            .await?)
+        let verified = self.verify_result(exam_token, result_token, addressed)?;
+        let txn = self.db.begin().await?;
+        let finished = self
+            .finish_in(&txn, Some(permit.actor()), verified, report)
+            .await?;
+        txn.commit().await?;
+        Ok(finished)
     }
 
     /// Verifies both tokens and, if they agree with each other and the registry, finishes the
@@ -385,6 +408,21 @@ impl ExamService {
         exam_token: &str,
         result_token: &str,
     ) -> Result<Finished, ResultRefusal> {
+        let verified = self.verify_result(exam_token, result_token, addressed)?;
+        let txn = self.db.begin().await?;
+        let finished = self.finish_in(&txn, actor, verified, None).await?;
+        txn.commit().await?;
+        Ok(finished)
+    }
+
+    /// Verifies both tokens and checks that they speak of the same exam (the one `addressed`,
+    /// when the caller named one). Reads nothing from the database.
+    pub fn verify_result(
+        &self,
+        exam_token: &str,
+        result_token: &str,
+        addressed: Option<Uuid>,
+    ) -> Result<VerifiedResult, ResultRefusal> {
         let mut errors = FieldErrors::default();
         let exam_claims = errors.check("exam_token", self.tokens.verify_exam(exam_token));
         let result_claims = match self.tokens.verify_result(result_token) {
@@ -394,18 +432,40 @@ impl ExamService {
                 None
             }
         };
-        let (Some(exam_claims), Some(result_claims)) = (exam_claims, result_claims) else {
+        let (Some(exam), Some(result)) = (exam_claims, result_claims) else {
             return Err(ResultRefusal::Unverifiable(errors));
         };
-        check_agreement(&exam_claims, &result_claims, addressed)
+        check_agreement(&exam, &result, addressed)
             .map_err(|d| ResultRefusal::Disagrees(d.to_string()))?;
         let digest = hex(&Sha256::digest(result_token.as_bytes()));
+        Ok(VerifiedResult {
+            exam,
+            result,
+            digest,
+        })
+    }
 
-        let txn = self.db.begin().await?;
-        let exam = ExamRepository::find(&txn, exam_claims.exam_id)
+    /// Finishes the exam of a verified result within `txn`, which the caller commits (the
+    /// results inbox records the file's outcome in the same transaction): the result, its report
+    /// file (stored in the result store as `reports/{exam_id}` and referenced from the exam),
+    /// its lab values, the notification and the audit event. Nothing is written when it answers
+    /// a refusal or a replay (a replay's report is not stored again).
+    pub async fn finish_in(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        actor: Option<&Actor>,
+        verified: VerifiedResult,
+        report: Option<Vec<u8>>,
+    ) -> Result<Finished, ResultRefusal> {
+        let VerifiedResult {
+            exam: exam_claims,
+            result: result_claims,
+            digest,
+        } = verified;
+        let exam = ExamRepository::find(txn, exam_claims.exam_id)
             .await?
             .ok_or(ResultRefusal::Failed(ServiceError::NotFound("exam")))?;
-        let patient: Patient = PatientRepository::lock(&txn, exam.patient_id)
+        let patient: Patient = PatientRepository::lock(txn, exam.patient_id)
             .await?
             .ok_or(ResultRefusal::Failed(ServiceError::NotFound("exam")))?;
         check_registry(&exam_claims, &exam)
@@ -438,10 +498,17 @@ impl ExamService {
             .result
             .lab_results(result_claims.issued_at, now)
             .map_err(|e| ResultRefusal::Unverifiable(e.prefixed("result_token.")))?;
-        let finished = exam
+        let mut finished = exam
             .finished(actor.map(|a| a.user_id), now, result_claims.result, digest)
             .map_err(|e| ResultRefusal::NotApplicable(e.to_string()))?;
-        match ExamRepository::transition(&txn, &exam, &finished).await {
+        if let Some(bytes) = report {
+            // Stored before the commit that references it, once every check has passed (so a
+            // refused result never overwrites a report): a failure here rolls the finish back.
+            let key = format!("reports/{}", exam.id);
+            self.store.put(&key, bytes).await?;
+            finished.report_key = Some(key);
+        }
+        match ExamRepository::transition(txn, &exam, &finished).await {
             Err(StoreError::VersionMismatch) => {
                 return Err(ResultRefusal::NotApplicable(
                     "the exam was changed by someone else; try again".to_owned(),
@@ -456,7 +523,7 @@ impl ExamService {
             .or(exam.started.map(|s| s.by))
             .unwrap_or(exam.ordered.by);
         for lab in labs {
-            insert_lab_result(&txn, patient.id, lab, recorded_by).await?;
+            insert_lab_result(txn, patient.id, lab, recorded_by).await?;
         }
         let notification = Notification::new(
             &patient,
@@ -464,9 +531,8 @@ impl ExamService {
             NotificationKind::ResultReady,
             now,
         );
-        NotificationRepository::insert(&txn, &notification).await?;
-        append_events(&txn, &[finish_event(actor, finished.id)]).await?;
-        txn.commit().await?;
+        NotificationRepository::insert(txn, &notification).await?;
+        append_events(txn, &[finish_event(actor, finished.id)]).await?;
         Ok(Finished {
             exam: finished,
             replayed: false,

@@ -16,6 +16,7 @@ pub mod lab_results;
 pub mod notifications;
 pub mod passwords;
 pub mod patients;
+pub mod results_inbox;
 pub mod streams;
 pub mod tokens;
 pub mod users;
@@ -52,4 +53,5 @@ pub struct Services {
     pub exam_types: exam_types::ExamTypeService,
     pub exams: exams::ExamService,
     pub notifications: notifications::NotificationService,
+    pub results_inbox: results_inbox::ResultsInbox,
 }

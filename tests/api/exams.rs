@@ -111,7 +111,7 @@ async fn communicate(app: &TestApp, token: &str, exam_token: &str, result: &str)
         .await
 }
 
-async fn get_exam(app: &TestApp, token: &str, id: &str) -> Value {
+pub async fn get_exam(app: &TestApp, token: &str, id: &str) -> Value {
     let r = app
         .get(&format!("/api/v1/exams/{id}"))
         .bearer(token)

@@ -12,9 +12,11 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use oncology_registry::app::{self, AppState};
 use oncology_registry::config::{
-    ExamSettings, LogFormat, NotifySender, NotifySettings, Secret, Settings,
+    ExamSettings, LogFormat, NotifySender, NotifySettings, RESULTS_LEASE, ResultsSettings, Secret,
+    Settings,
 };
 use oncology_registry::domain::user::{NewUser, Role};
+use oncology_registry::persistence::result_store::ResultsLocation;
 use oncology_registry::persistence::{Database, PoolSettings};
 use oncology_registry::services::passwords::HashCost;
 use sea_orm::{ConnectionTrait, Statement};
@@ -51,6 +53,8 @@ enum Store {
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
+    /// The result store's directory (the results inbox and report files), this app's own.
+    pub results: tempfile::TempDir,
     store: Store,
 }
 
@@ -133,6 +137,15 @@ pub fn test_settings(database_url: &str) -> Settings {
             sender: NotifySender::Log,
             poll: Duration::from_millis(100),
             retry: Default::default(),
+        },
+        // `TestApp` gives each application a directory of its own; this one is for the tests
+        // that only start an application, and never drop a file in it.
+        results: ResultsSettings {
+            location: ResultsLocation::Directory(
+                std::env::temp_dir().join("oncology-registry-test-results"),
+            ),
+            poll: Duration::from_millis(100),
+            lease: RESULTS_LEASE,
         },
     }
 }
@@ -237,6 +250,8 @@ impl TestApp {
         let store = new_store().await;
         let database_url = store_url(&store);
         let mut settings = test_settings(&database_url);
+        let results = tempfile::tempdir().expect("temporary directory");
+        settings.results.location = ResultsLocation::Directory(results.path().to_owned());
         adjust(&mut settings);
         let state = AppState::build(&settings)
             .await
@@ -260,6 +275,7 @@ impl TestApp {
         Self {
             router,
             state,
+            results,
             store,
         }
     }
@@ -277,10 +293,19 @@ impl TestApp {
     /// A second server replica over the same database, with its own state and pools, served on
     /// a port of its own: what another pod sharing the production database would be.
     pub async fn replica(&self) -> SocketAddr {
+        let (state, settings) = self.replica_state(|_| {}).await;
+        serve_router(app::router(state, &settings)).await
+    }
+
+    /// The state of a second replica over the same database and result store, with the
+    /// settings adjusted first (it runs its own background workers).
+    pub async fn replica_state(&self, adjust: impl FnOnce(&mut Settings)) -> (AppState, Settings) {
         let mut settings = test_settings(&store_url(&self.store));
         settings.max_body_bytes = 4 * 1024 * 1024;
+        settings.results.location = ResultsLocation::Directory(self.results.path().to_owned());
+        adjust(&mut settings);
         let state = AppState::build(&settings).await.expect("replica starts");
-        serve_router(app::router(state, &settings)).await
+        (state, settings)
     }
 
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder<'_> {

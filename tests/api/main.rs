@@ -14,6 +14,7 @@ mod health;
 mod migrations;
 mod notifications;
 mod patients;
+mod results_inbox;
 mod streams;
 mod users;
 mod vital_signs;

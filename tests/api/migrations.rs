@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::helpers::{fresh_database, test_settings};
 
-const TABLES: [&str; 17] = [
+const TABLES: [&str; 18] = [
     "patient",
     "app_user",
     "audit_event",
@@ -26,6 +26,7 @@ const TABLES: [&str; 17] = [
     "exam_type",
     "exam",
     "notification",
+    "result_file",
 ];
 
 async fn tables_present(conn: &DatabaseConnection) -> Vec<&'static str> {

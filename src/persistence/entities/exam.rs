@@ -26,6 +26,10 @@ pub struct Model {
     pub result_values: Option<String>,
     pub result_digest: Option<String>,
     pub version: i32,
+    /// Where the report file lies in the result store. Defaulted so that snapshots written
+    /// before the column existed still read.
+    #[serde(default)]
+    pub report_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,5 +15,6 @@ pub mod notification;
 pub mod observation_summary;
 pub mod patient;
 pub mod refresh_token;
+pub mod result_file;
 pub mod stream_event;
 pub mod vital_signs;
