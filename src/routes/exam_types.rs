@@ -131,7 +131,7 @@ async fn list_exam_types(
 
 /// One exam type (every role).
 #[utoipa::path(get, path = "/exam-types/{code}", tag = "exams", security(("bearer" = [])),
-    params(("code" = i64, Path, description = "Exam type code")),
+    params(("code" = i64, Path, description = "Exam type code", minimum = 1, maximum = 999999)),
     responses(
         (status = 200, description = "The exam type", body = ExamTypeResponse),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
@@ -179,7 +179,7 @@ async fn create_exam_type(
 
 /// Renames or (de)activates an exam type (administrators). Existing orders keep their type.
 #[utoipa::path(patch, path = "/exam-types/{code}", tag = "exams", security(("bearer" = [])),
-    params(("code" = i64, Path, description = "Exam type code")),
+    params(("code" = i64, Path, description = "Exam type code", minimum = 1, maximum = 999999)),
     request_body = ChangeExamTypeRequest,
     responses(
         (status = 200, description = "Changed", body = ExamTypeResponse),

@@ -218,8 +218,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The largest request `POST /exams/{id}/result` takes with a report file.
 pub const REPORT_MAX_BYTES: usize = 16 * 1024 * 1024;
 
-/// A result with its report file, as a `multipart/form-data` form.
-#[derive(Debug, ToSchema)]
+/// A result with its report file, as a `multipart/form-data` form. Other fields are refused.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)] // Documents the form; the handler reads it field by field.
 pub struct ResultUpload {
     pub exam_token: String,
