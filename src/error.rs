@@ -222,11 +222,18 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// Logs the internal cause, if any: it is never sent to the client.
+    pub fn log_cause(&self) {
         if let Some(cause) = &self.0.cause {
             tracing::error!(status = self.0.status.as_u16(), %cause, "request failed");
         }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.log_cause();
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
         let mut response = (self.0.status, body).into_response();
         let headers = response.headers_mut();

@@ -18,6 +18,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         license(name = "MIT OR Apache-2.0")
     ),
     modifiers(&BearerAuth),
+    // The first message of `/ws/ecg-trends` (a WebSocket message, so no path refers to it).
+    components(schemas(crate::routes::streams::TrendStreamMessage)),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "auth", description = "Sign-in, token refresh, sign-out"),

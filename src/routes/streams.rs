@@ -155,8 +155,7 @@ async fn fail(sink: &mut Sink, error: ApiError) -> Ended {
         500.. => 1011,
         s => 4000 + s,
     };
-    // The cause of an internal error is logged here, never sent.
-    let _ = error.into_response();
+    error.log_cause();
     let _ = send(sink, &Outgoing::Error(problem.into())).await;
     close(sink, code, "").await;
     Ended(None)

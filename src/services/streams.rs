@@ -91,8 +91,7 @@ impl StreamService {
         Ok(WardFollower {
             db: self.db.clone(),
             audit: self.audit.clone(),
-            actor: vital_signs.actor().clone(),
-            _permits: (vital_signs, alerts),
+            permits: (vital_signs, alerts),
             filter: FeedFilter::Ward {
                 topics: vec![StreamTopic::VitalSigns, StreamTopic::Alerts],
                 ward,
@@ -183,8 +182,8 @@ pub enum WardChange {
 pub struct WardFollower {
     db: Database,
     audit: AuditLog,
-    actor: Actor,
-    _permits: (Permit<ReadVitalSigns>, Permit<ReadAlerts>),
+    /// Reading both is what a ward stream shows; the first names the actor.
+    permits: (Permit<ReadVitalSigns>, Permit<ReadAlerts>),
     filter: FeedFilter,
     cursor: FeedCursor,
 }
@@ -192,7 +191,11 @@ pub struct WardFollower {
 impl WardFollower {
     /// When the stream must end: its access token expires.
     pub fn expires_at(&self) -> DateTime<Utc> {
-        self.actor.token_expires_at
+        self.actor().token_expires_at
+    }
+
+    fn actor(&self) -> &Actor {
+        self.permits.0.actor()
     }
 
     /// The ward's changes since the last call, in commit order (at most one feed page; call
@@ -210,7 +213,7 @@ impl WardFollower {
                 continue;
             };
             let read = |resource_type, id: Uuid| {
-                self.actor.event(
+                self.actor().event(
                     AuditAction::Read,
                     resource_type,
                     Some(id.to_string()),
