@@ -78,6 +78,15 @@ impl AlertRepository {
             .transpose()
     }
 
+    /// These alerts, in no particular order (missing ids are left out).
+    pub async fn find_many<C: Executor>(db: &C, ids: &[Uuid]) -> StoreResult<Vec<Alert>> {
+        Self::find_rows_in(db, Column::Id, ids)
+            .await?
+            .iter()
+            .map(to_domain)
+            .collect()
+    }
+
     /// The kinds of the patient's open or acknowledged alerts.
     pub async fn unresolved_kinds<C: Executor>(
         db: &C,

@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use sea_orm::{
-    ActiveModelTrait, EntityTrait, FromQueryResult, IntoActiveModel, PaginatorTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, FromQueryResult, IntoActiveModel, PaginatorTrait,
     PrimaryKeyTrait, QueryFilter, QueryOrder, QuerySelect, Select, sea_query::SimpleExpr,
 };
 
@@ -47,6 +47,23 @@ pub trait Repository {
                 .await?
                 .into_iter()
                 .next())
+        }
+    }
+
+    /// The rows whose `column` holds one of `ids`, in no particular order, in one query.
+    fn find_rows_in<C: Executor, K: ColumnTrait + Send>(
+        db: &C,
+        column: K,
+        ids: &[uuid::Uuid],
+    ) -> impl Future<Output = StoreResult<Vec<Self::Model>>> + Send {
+        async move {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            Ok(Self::Entity::find()
+                .filter(column.is_in(ids.iter().copied()))
+                .all(db)
+                .await?)
         }
     }
 

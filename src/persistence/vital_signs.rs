@@ -290,6 +290,18 @@ impl VitalSignsRepository {
             .transpose()
     }
 
+    /// These sets, in no particular order (missing ids are left out).
+    pub async fn find_many<C: Executor>(
+        db: &C,
+        ids: &[Uuid],
+    ) -> StoreResult<Vec<VitalSignsRecord>> {
+        Self::find_rows_in(db, Column::Id, ids)
+            .await?
+            .iter()
+            .map(to_domain)
+            .collect()
+    }
+
     /// A patient's chart, newest first (time, then id), one page.
     pub async fn list<C: Executor>(
         db: &C,

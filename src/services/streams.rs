@@ -3,7 +3,7 @@
 //! committed through any server replica reaches every follower, and nothing is kept in memory
 //! beyond one stream's own place in the feed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -206,13 +206,33 @@ impl WardFollower {
             StreamEventRepository::after(self.db.reader(), self.cursor, &self.filter, FEED_PAGE)
                 .await?;
         self.cursor = next;
+        // Two queries for the whole page, then the changes in the feed's order.
+        let ids_of = |topic| -> Vec<Uuid> {
+            events
+                .iter()
+                .filter(|e| e.topic == topic)
+                .filter_map(|e| e.resource_id)
+                .collect()
+        };
+        let mut sets: HashMap<Uuid, VitalSignsRecord> =
+            VitalSignsRepository::find_many(self.db.reader(), &ids_of(StreamTopic::VitalSigns))
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect();
+        let alerts: HashMap<Uuid, Alert> =
+            AlertRepository::find_many(self.db.reader(), &ids_of(StreamTopic::Alerts))
+                .await?
+                .into_iter()
+                .map(|a| (a.id, a))
+                .collect();
         let mut changes = Vec::with_capacity(events.len());
         let mut audit: Vec<NewAuditEvent> = Vec::with_capacity(events.len());
         for event in events {
             let Some(id) = event.resource_id else {
                 continue;
             };
-            let read = |resource_type, id: Uuid| {
+            let read = |resource_type| {
                 self.actor().event(
                     AuditAction::Read,
                     resource_type,
@@ -221,16 +241,18 @@ impl WardFollower {
                 )
             };
             match event.topic {
+                // Charted, then maybe corrected: within one page, sent once, as it is now.
                 StreamTopic::VitalSigns => {
-                    if let Some(r) = VitalSignsRepository::find(self.db.reader(), id).await? {
-                        audit.push(read(ResourceType::VitalSigns, id));
+                    if let Some(r) = sets.remove(&id) {
+                        audit.push(read(ResourceType::VitalSigns));
                         changes.push(WardChange::VitalSigns(Box::new(r)));
                     }
                 }
+                // An alert changes several times: each change shows it as it is now.
                 StreamTopic::Alerts => {
-                    if let Some(a) = AlertRepository::find(self.db.reader(), id).await? {
-                        audit.push(read(ResourceType::Alert, id));
-                        changes.push(WardChange::Alert(a));
+                    if let Some(a) = alerts.get(&id) {
+                        audit.push(read(ResourceType::Alert));
+                        changes.push(WardChange::Alert(a.clone()));
                     }
                 }
                 StreamTopic::EcgTrends => {}
