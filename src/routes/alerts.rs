@@ -8,12 +8,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{Authorized, Json, Path, Query};
+use super::extract::{Authorized, Json, Path, Query, page_request};
 use super::links::{Links, api, filter_query, links, page_links};
 use super::patients::ListResponse;
 use crate::app::AppState;
 use crate::domain::alert::{Alert, AlertStatus, Severity};
-use crate::domain::page::{KeyShape, PageRequest};
+use crate::domain::page::KeyShape;
 use crate::error::{ApiError, Problem};
 use crate::persistence::alerts::AlertFilter;
 use crate::services::access::{HandleAlerts, ReadAlerts};
@@ -126,8 +126,7 @@ async fn list_alerts(
     Authorized(permit): Authorized<ReadAlerts>,
     Query(q): Query<AlertListQuery>,
 ) -> Result<Json<ListResponse<AlertResponse>>, ApiError> {
-    let page = PageRequest::parse(KeyShape::TimeUuid, q.limit, q.offset, q.cursor.as_deref())
-        .map_err(|(field, message)| ApiError::invalid_field(field, message))?;
+    let page = page_request(KeyShape::TimeUuid, q.limit, q.offset, q.cursor.as_deref())?;
     let status = q
         .status
         .as_deref()

@@ -9,13 +9,13 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::extract::{Authorized, Json, ValidQuery};
+use super::extract::{Authorized, Json, ValidQuery, page_request};
 use super::links::{filter_query, page_links};
 use super::patients::ListResponse;
 use super::users::RoleDto;
 use crate::app::AppState;
 use crate::domain::audit::{AuditEvent, AuditFilter};
-use crate::domain::page::{KeyShape, PageRequest};
+use crate::domain::page::KeyShape;
 use crate::error::{ApiError, Problem};
 use crate::services::access::ReadAuditLog;
 
@@ -128,8 +128,7 @@ async fn list_audit_events(
     Authorized(permit): Authorized<ReadAuditLog>,
     ValidQuery(q): ValidQuery<AuditQuery>,
 ) -> Result<Json<ListResponse<AuditEventResponse>>, ApiError> {
-    let page = PageRequest::parse(KeyShape::Integer, q.limit, q.offset, q.cursor.as_deref())
-        .map_err(|(f, m)| ApiError::invalid_field(f, m))?;
+    let page = page_request(KeyShape::Integer, q.limit, q.offset, q.cursor.as_deref())?;
     let mut errors = crate::domain::FieldErrors::default();
     let filter = AuditFilter {
         actor_id: q.actor_id,

@@ -12,14 +12,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{Authorized, Json, Path, Query};
+use super::extract::{Authorized, Json, Path, Query, page_request};
 use super::links::{Links, api, links, page_links};
 use super::patients::ListResponse;
 use crate::app::AppState;
 use crate::domain::FieldErrors;
 use crate::domain::ecg::{Ecg, EcgInsights, EcgRecord, NewEcg, RawLead};
 use crate::domain::observation::recorded_at;
-use crate::domain::page::{KeyShape, PageRequest};
+use crate::domain::page::KeyShape;
 use crate::error::{ApiError, Problem};
 use crate::services::access::{DeleteEcg, ReadEcgs, RecordEcg};
 
@@ -442,8 +442,7 @@ async fn list_ecgs(
     Path(patient_id): Path<Uuid>,
     Query(q): Query<EcgListQuery>,
 ) -> Result<Json<ListResponse<EcgResponse>>, ApiError> {
-    let page = PageRequest::parse(KeyShape::TimeUuid, q.limit, q.offset, q.cursor.as_deref())
-        .map_err(|(field, message)| ApiError::invalid_field(field, message))?;
+    let page = page_request(KeyShape::TimeUuid, q.limit, q.offset, q.cursor.as_deref())?;
     let result = state.services.ecgs.list(&permit, patient_id, page).await?;
     let links = page_links(&format!("/patients/{patient_id}/ecgs"), "", &result);
     let page = result.map(|r| EcgResponse::new(r, None, false));

@@ -13,12 +13,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{Authorized, Json, Path, Query, media_type, parse_optional};
+use super::extract::{Authorized, Json, Path, Query, media_type, page_request, parse_optional};
 use super::links::{Links, api, filter_query, links, page_links};
 use super::patients::{ListResponse, idempotency};
 use crate::app::AppState;
 use crate::domain::exam::{Exam, ExamStatus, ExamTypeCode, parse_revoke_reason};
-use crate::domain::page::{KeyShape, PageRequest};
+use crate::domain::page::KeyShape;
 use crate::domain::patient::Mrn;
 use crate::error::{ApiError, Problem};
 use crate::persistence::exams::ExamFilter;
@@ -294,8 +294,7 @@ async fn list_with(
     q: ExamListQuery,
     patient_id: Option<Uuid>,
 ) -> Result<Json<ListResponse<ExamResponse>>, ApiError> {
-    let page = PageRequest::parse(KeyShape::TimeUuid, q.limit, q.offset, q.cursor.as_deref())
-        .map_err(|(field, message)| ApiError::invalid_field(field, message))?;
+    let page = page_request(KeyShape::TimeUuid, q.limit, q.offset, q.cursor.as_deref())?;
     let status = parse_optional::<ExamStatus>("status", q.status.as_deref())?;
     let exam_type = q
         .exam_type

@@ -332,3 +332,14 @@ where
         Ok(Self(permit))
     }
 }
+
+/// The page a list request asks for (`limit`, `offset` or `cursor`), or 422 naming the field.
+pub fn page_request(
+    shape: crate::domain::page::KeyShape,
+    limit: Option<u64>,
+    offset: Option<u64>,
+    cursor: Option<&str>,
+) -> Result<crate::domain::page::PageRequest, ApiError> {
+    crate::domain::page::PageRequest::parse(shape, limit, offset, cursor)
+        .map_err(|(field, message)| ApiError::invalid_field(field, message))
+}

@@ -9,12 +9,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{Authorized, Json, Path, Query, parse_optional};
+use super::extract::{Authorized, Json, Path, Query, page_request, parse_optional};
 use super::links::{Links, api, filter_query, links, page_links};
 use super::patients::ListResponse;
 use crate::app::AppState;
 use crate::domain::notification::{Channel, Notification, NotificationStatus};
-use crate::domain::page::{KeyShape, PageRequest};
+use crate::domain::page::KeyShape;
 use crate::error::{ApiError, Problem};
 use crate::persistence::notifications::NotificationFilter;
 use crate::services::access::{ReadNotifications, RetryNotification};
@@ -127,8 +127,7 @@ async fn list_notifications(
     Authorized(permit): Authorized<ReadNotifications>,
     Query(q): Query<NotificationListQuery>,
 ) -> Result<Json<ListResponse<NotificationResponse>>, ApiError> {
-    let page = PageRequest::parse(KeyShape::TimeUuid, q.limit, q.offset, q.cursor.as_deref())
-        .map_err(|(field, message)| ApiError::invalid_field(field, message))?;
+    let page = page_request(KeyShape::TimeUuid, q.limit, q.offset, q.cursor.as_deref())?;
     let status = parse_optional::<NotificationStatus>("status", q.status.as_deref())?;
     let channel = parse_optional::<Channel>("channel", q.channel.as_deref())?;
     let filter = NotificationFilter {

@@ -13,11 +13,11 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::extract::{Authorized, Json, Path, ValidJson, ValidQuery};
+use super::extract::{Authorized, Json, Path, ValidJson, ValidQuery, page_request};
 use super::links::{Links, api, filter_query, links, page_links};
 use crate::app::AppState;
 use crate::domain::FieldErrors;
-use crate::domain::page::{KeyShape, Page, PageRequest};
+use crate::domain::page::{KeyShape, Page};
 use crate::domain::patient::{
     ClinicalSettingsChange, NewPatient, Patient, PatientChanges, PatientChangesInput, PatientInput,
     PatientStatus, PreferredContact, Sex,
@@ -750,8 +750,7 @@ async fn list_patients(
     Authorized(permit): Authorized<ReadPatient>,
     ValidQuery(q): ValidQuery<PatientListQuery>,
 ) -> Result<Json<ListResponse<PatientResponse>>, ApiError> {
-    let page = PageRequest::parse(KeyShape::Uuid, q.limit, q.offset, q.cursor.as_deref())
-        .map_err(|(f, m)| ApiError::invalid_field(f, m))?;
+    let page = page_request(KeyShape::Uuid, q.limit, q.offset, q.cursor.as_deref())?;
     let filter = PatientFilter {
         status: q.status.map(Into::into),
         ward: q

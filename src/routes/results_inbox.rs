@@ -9,11 +9,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{Authorized, Json, Query, parse_optional};
+use super::extract::{Authorized, Json, Query, page_request, parse_optional};
 use super::links::{Links, api, filter_query, links, page_links};
 use super::patients::ListResponse;
 use crate::app::AppState;
-use crate::domain::page::{KeyShape, PageRequest};
+use crate::domain::page::KeyShape;
 use crate::domain::results_inbox::{InboxEntry, OutcomeFilter};
 use crate::error::{ApiError, Problem};
 use crate::persistence::results_inbox::InboxFilter;
@@ -133,8 +133,7 @@ async fn list_inbox(
     Authorized(permit): Authorized<ReadResultsInbox>,
     Query(q): Query<InboxListQuery>,
 ) -> Result<Json<ListResponse<InboxEntryResponse>>, ApiError> {
-    let page = PageRequest::parse(KeyShape::TimeUuid, q.limit, q.offset, q.cursor.as_deref())
-        .map_err(|(field, message)| ApiError::invalid_field(field, message))?;
+    let page = page_request(KeyShape::TimeUuid, q.limit, q.offset, q.cursor.as_deref())?;
     let outcome = parse_optional::<OutcomeFilter>("outcome", q.outcome.as_deref())?;
     let filter = InboxFilter {
         outcome,

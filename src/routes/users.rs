@@ -11,12 +11,12 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::extract::{Authorized, Json, Path, ValidJson, ValidQuery};
+use super::extract::{Authorized, Json, Path, ValidJson, ValidQuery, page_request};
 use super::links::{Links, api, filter_query, links, page_links};
 use super::patients::{ListResponse, precondition};
 use crate::app::AppState;
 use crate::domain::FieldErrors;
-use crate::domain::page::{KeyShape, PageRequest};
+use crate::domain::page::KeyShape;
 use crate::domain::user::{FullName, NewUser, Password, Role, User, UserChanges};
 use crate::error::{ApiError, Problem};
 use crate::persistence::users::UserFilter;
@@ -207,8 +207,7 @@ async fn list_users(
     Authorized(permit): Authorized<ManageUsers>,
     ValidQuery(q): ValidQuery<UserListQuery>,
 ) -> Result<Json<ListResponse<UserResponse>>, ApiError> {
-    let page = PageRequest::parse(KeyShape::Uuid, q.limit, q.offset, q.cursor.as_deref())
-        .map_err(|(f, m)| ApiError::invalid_field(f, m))?;
+    let page = page_request(KeyShape::Uuid, q.limit, q.offset, q.cursor.as_deref())?;
     let filter = UserFilter {
         role: q.role.map(Into::into),
         active: q.active,

@@ -13,14 +13,14 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::alerts::AlertResponse;
-use super::extract::{Authorized, Json, Path, Query, media_type};
+use super::extract::{Authorized, Json, Path, Query, media_type, page_request};
 use super::links::{Links, api, filter_query, links, page_links};
 use super::patients::ListResponse;
 use crate::app::AppState;
 use crate::domain::FieldErrors;
 use crate::domain::news2::{News2Assessment, ScoredValue};
 use crate::domain::observation::{ErrorReason, NewObservation, RecordStatus, VitalSignsRecord};
-use crate::domain::page::{KeyShape, PageRequest};
+use crate::domain::page::KeyShape;
 use crate::domain::vitals::{Flag, ParameterSummary, RawVitalSigns, VitalSigns};
 use crate::error::{ApiError, Problem};
 use crate::persistence::vital_signs::VitalSignsFilter;
@@ -694,8 +694,7 @@ async fn list_vital_signs(
     Path(patient_id): Path<Uuid>,
     Query(q): Query<VitalSignsListQuery>,
 ) -> Result<Json<ListResponse<VitalSignsResponse>>, ApiError> {
-    let page = PageRequest::parse(KeyShape::TimeUuid, q.limit, q.offset, q.cursor.as_deref())
-        .map_err(|(field, message)| ApiError::invalid_field(field, message))?;
+    let page = page_request(KeyShape::TimeUuid, q.limit, q.offset, q.cursor.as_deref())?;
     let filter = VitalSignsFilter {
         from: q.from,
         to: q.to,
