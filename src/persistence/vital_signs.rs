@@ -380,27 +380,51 @@ impl VitalSignsRepository {
             .transpose()
     }
 
-    /// The NEWS2 total of the standing record taken last before `at`, if any.
-    pub async fn score_before<C: Executor>(
+    /// For each of these patients, the NEWS2 total of the standing record taken last before
+    /// `at` (patients with none are left out), in one statement: a correlated subquery per
+    /// patient walks the chart index backwards from `at` and stops at the first row.
+    pub async fn scores_before<C: Executor>(
         db: &C,
-        patient_id: Uuid,
+        patient_ids: &[Uuid],
         at: DateTime<Utc>,
-    ) -> StoreResult<Option<u8>> {
-        let row = Entity::find()
-            .select_only()
-            .column(Column::News2Score)
-            .filter(Column::PatientId.eq(patient_id))
-            .filter(Column::Status.eq("final"))
-            .filter(Column::RecordedAt.lt(at))
-            .order_by_desc(Column::RecordedAt)
-            .order_by_desc(Column::Id)
-            .limit(1)
-            .into_tuple::<i16>()
-            .all(db)
-            .await?;
-        row.first()
-            .map(|s| stored("news2_score", u8::try_from(*s).map_err(|e| e.to_string())))
-            .transpose()
+    ) -> StoreResult<Vec<(Uuid, u8)>> {
+        use sea_orm::FromQueryResult;
+
+        #[derive(Debug, FromQueryResult)]
+        struct Previous {
+            id: Uuid,
+            score: Option<i16>,
+        }
+        if patient_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let backend = db.get_database_backend();
+        let pg = backend == sea_orm::DbBackend::Postgres;
+        let mark = |n: usize| if pg { format!("${n}") } else { "?".to_owned() };
+        let ids: Vec<String> = (2..=patient_ids.len() + 1).map(mark).collect();
+        let sql = format!(
+            "SELECT p.id AS id, (SELECT v.news2_score FROM vital_signs v WHERE v.patient_id = p.id \
+             AND v.status = 'final' AND v.recorded_at < {} ORDER BY v.recorded_at DESC, v.id DESC \
+             LIMIT 1) AS score FROM patient p WHERE p.id IN ({})",
+            mark(1),
+            ids.join(", ")
+        );
+        let mut values: Vec<sea_orm::Value> = vec![at.into()];
+        values.extend(patient_ids.iter().map(|id| sea_orm::Value::from(*id)));
+        Previous::find_by_statement(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|p| p.score.map(|s| (p.id, s)))
+        .map(|(id, s)| {
+            Ok((
+                id,
+                stored("news2_score", u8::try_from(s).map_err(|e| e.to_string()))?,
+            ))
+        })
+        .collect()
     }
 
     /// The patient's standing temperatures taken in `[from, to]`, oldest first.

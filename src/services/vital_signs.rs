@@ -126,8 +126,16 @@ impl ChartContext {
                 latest_scores.insert(summary.patient_id, summary.news2_score);
             }
         }
+        // The read model says when each patient's latest set was taken: one taken before the
+        // window means nothing of that chart lies in it, and the window is not read for them.
+        let charted_in_window: Vec<Uuid> = contexts
+            .iter()
+            .filter(|(_, c)| c.latest_existing.is_some_and(|t| t >= window_start))
+            .map(|(id, _)| *id)
+            .collect();
         for (patient, at, score, temperature) in
-            VitalSignsRepository::recent_points(db, &ids, window_start, latest_new).await?
+            VitalSignsRepository::recent_points(db, &charted_in_window, window_start, latest_new)
+                .await?
         {
             let score = u8::try_from(score)
                 .map_err(|_| ServiceError::internal(format!("stored NEWS2 {score}")))?;
@@ -141,6 +149,9 @@ impl ChartContext {
                 c.unresolved.push(kind);
             }
         }
+        // Sets entered late, behind newer ones, with none of the window before them: the set
+        // just before the window is looked up, for all such patients in one statement.
+        let mut late = Vec::new();
         for (patient, c) in contexts.iter_mut() {
             c.latest_anc = anc.remove(patient);
             let first_new = earliest[patient];
@@ -150,11 +161,17 @@ impl ChartContext {
                     None => None,
                     // The latest set is older than the window: it is the one just before it.
                     Some(t) if t < window_start => latest_scores.get(patient).copied(),
-                    // Sets entered late, behind newer ones: look the previous one up.
                     Some(_) => {
-                        VitalSignsRepository::score_before(db, *patient, window_start).await?
+                        late.push(*patient);
+                        None
                     }
                 };
+            }
+        }
+        for (patient, score) in VitalSignsRepository::scores_before(db, &late, window_start).await?
+        {
+            if let Some(c) = contexts.get_mut(&patient) {
+                c.score_before_window = Some(score);
             }
         }
         Ok(contexts)

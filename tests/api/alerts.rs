@@ -8,7 +8,7 @@ use oncology_registry::domain::user::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, patient_body};
-use crate::vital_signs::{admitted_patient, chart, normal_set, sick_set};
+use crate::vital_signs::{admitted_patient, at_time, chart, enter_in_error, normal_set, sick_set};
 
 /// RFC 3339 at whole seconds, as a client would send it.
 fn rfc3339(at: DateTime<Utc>) -> String {
@@ -28,11 +28,6 @@ fn medium_set() -> Value {
 fn febrile_set(celsius: f64) -> Value {
     let mut set = normal_set();
     set["temperature_c"] = json!(celsius);
-    set
-}
-
-fn at_time(mut set: Value, at: DateTime<Utc>) -> Value {
-    set["recorded_at"] = json!(rfc3339(at));
     set
 }
 
@@ -891,16 +886,7 @@ async fn a_normal_reading_in_between_breaks_a_sustained_fever() {
         at_time(febrile_set(38.1), now - Duration::minutes(120)),
     )
     .await;
-    let r = app
-        .post(&format!(
-            "/api/v1/vital-signs/{}/correction",
-            wrong["id"].as_str().unwrap()
-        ))
-        .bearer(&nurse)
-        .json(json!({"reason": "charted on the wrong patient"}))
-        .send()
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    enter_in_error(&app, &nurse, &wrong).await;
     let body = chart(
         &app,
         &nurse,

@@ -2,6 +2,7 @@
 //! values with nothing stored, roles, corrections, batches, insights and the ward overview.
 
 use axum::http::StatusCode;
+use chrono::{DateTime, SecondsFormat, Utc};
 use oncology_registry::domain::user::Role;
 use serde_json::{Value, json};
 
@@ -29,6 +30,27 @@ pub async fn admitted_patient(app: &TestApp, token: &str) -> String {
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+/// The set, taken at `at`.
+pub fn at_time(mut set: Value, at: DateTime<Utc>) -> Value {
+    set["recorded_at"] = json!(at.to_rfc3339_opts(SecondsFormat::Secs, true));
+    set
+}
+
+/// Enters a charted set in error with no replacement; answers the correction's body.
+pub async fn enter_in_error(app: &TestApp, token: &str, set: &Value) -> Value {
+    let r = app
+        .post(&format!(
+            "/api/v1/vital-signs/{}/correction",
+            set["id"].as_str().unwrap()
+        ))
+        .bearer(token)
+        .json(json!({"reason": "charted on the wrong patient"}))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body
 }
 
 pub async fn chart(app: &TestApp, token: &str, patient: &str, set: Value) -> Value {
@@ -681,4 +703,49 @@ async fn a_csv_file_that_is_not_what_the_registry_reads_is_refused_whole() {
         .await;
     r.problem(StatusCode::FORBIDDEN);
     assert_eq!(app.count("SELECT COUNT(*) FROM vital_signs").await, 0);
+}
+
+#[tokio::test]
+async fn each_charts_last_score_before_a_time_is_read_for_many_patients_at_once() {
+    use chrono::Duration;
+    use oncology_registry::persistence::vital_signs::VitalSignsRepository;
+
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let hours_ago = |set: Value, h: i64| at_time(set, Utc::now() - Duration::hours(h));
+    // Two sets before the cut (the later one is the answer), one after it.
+    let a = admitted_patient(&app, &nurse).await;
+    chart(&app, &nurse, &a, hours_ago(normal_set(), 30)).await;
+    let before = chart(&app, &nurse, &a, hours_ago(sick_set(), 20)).await;
+    chart(&app, &nurse, &a, hours_ago(normal_set(), 2)).await;
+    // Only a set after the cut: nothing before it.
+    let b = admitted_patient(&app, &nurse).await;
+    chart(&app, &nurse, &b, hours_ago(sick_set(), 1)).await;
+    // A set before the cut that was entered in error does not stand.
+    let c = admitted_patient(&app, &nurse).await;
+    let kept = chart(&app, &nurse, &c, hours_ago(normal_set(), 40)).await;
+    let wrong = chart(&app, &nurse, &c, hours_ago(sick_set(), 12)).await;
+    enter_in_error(&app, &nurse, &wrong).await;
+
+    let ids: Vec<uuid::Uuid> = [&a, &b, &c]
+        .iter()
+        .map(|id| id.parse().unwrap())
+        .chain([uuid::Uuid::now_v7()])
+        .collect();
+    let mut scores = VitalSignsRepository::scores_before(
+        app.db().reader(),
+        &ids,
+        Utc::now() - Duration::hours(10),
+    )
+    .await
+    .unwrap();
+    scores.sort();
+    let mut expected = vec![
+        (ids[0], before["news2"]["score"].as_u64().unwrap() as u8),
+        (ids[2], kept["news2"]["score"].as_u64().unwrap() as u8),
+    ];
+    expected.sort();
+    assert_eq!(scores, expected);
+    // The sick set scores high, the kept normal one zero: the cut picked the right rows.
+    assert!(expected.iter().any(|(_, s)| *s > 10) && expected.iter().any(|(_, s)| *s == 0));
 }

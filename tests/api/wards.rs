@@ -7,7 +7,7 @@ use oncology_registry::domain::user::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, patient_body};
-use crate::vital_signs::{admitted_patient, chart, normal_set, sick_set};
+use crate::vital_signs::{admitted_patient, at_time, chart, enter_in_error, normal_set, sick_set};
 
 fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -17,11 +17,6 @@ fn time(value: &Value) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(value.as_str().unwrap_or_else(|| panic!("a time: {value}")))
         .unwrap()
         .with_timezone(&Utc)
-}
-
-fn at_time(mut set: Value, at: DateTime<Utc>) -> Value {
-    set["recorded_at"] = json!(rfc3339(at));
-    set
 }
 
 fn with(mut set: Value, field: &str, value: Value) -> Value {
@@ -351,17 +346,8 @@ async fn entering_the_latest_set_in_error_puts_the_one_before_back_on_the_overvi
         wrong["id"]
     );
 
-    let r = app
-        .post(&format!(
-            "/api/v1/vital-signs/{}/correction",
-            wrong["id"].as_str().unwrap()
-        ))
-        .bearer(&nurse)
-        .json(json!({"reason": "charted on the wrong patient"}))
-        .send()
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    assert!(r.body["replacement"].is_null());
+    let body = enter_in_error(&app, &nurse, &wrong).await;
+    assert!(body["replacement"].is_null());
 
     let body = overview(&app, &nurse, "ONC-1").await;
     let l = line(&body, &patient);
@@ -378,16 +364,7 @@ async fn entering_the_latest_set_in_error_puts_the_one_before_back_on_the_overvi
     // With the only set entered in error, nothing is charted: due now.
     let other = admitted_patient(&app, &nurse).await;
     let only = chart(&app, &nurse, &other, normal_set()).await;
-    let r = app
-        .post(&format!(
-            "/api/v1/vital-signs/{}/correction",
-            only["id"].as_str().unwrap()
-        ))
-        .bearer(&nurse)
-        .json(json!({"reason": "charted on the wrong patient"}))
-        .send()
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    enter_in_error(&app, &nurse, &only).await;
     let body = overview(&app, &nurse, "ONC-1").await;
     let l = line(&body, &other);
     assert!(l["latest"].is_null(), "{l}");
