@@ -303,6 +303,25 @@ pub struct ClinicalSettings {
     pub last_systemic_therapy_on: Option<NaiveDate>,
 }
 
+/// What charting a set needs to know of a patient: whether they are admitted, and the settings
+/// the clinical rules read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClinicalState {
+    pub id: Uuid,
+    pub status: PatientStatus,
+    pub clinical: ClinicalSettings,
+}
+
+impl From<&Patient> for ClinicalState {
+    fn from(p: &Patient) -> Self {
+        ClinicalState {
+            id: p.id,
+            status: p.status,
+            clinical: p.clinical,
+        }
+    }
+}
+
 /// A validated change of the clinical settings: absent fields stay as they are.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClinicalSettingsChange {

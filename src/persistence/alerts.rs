@@ -110,19 +110,19 @@ impl AlertRepository {
         db: &C,
         patient_ids: &[Uuid],
     ) -> StoreResult<Vec<(Uuid, AlertKind)>> {
-        if patient_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        Entity::find()
-            .select_only()
-            .column(Column::PatientId)
-            .column(Column::Kind)
-            .filter(Column::PatientId.is_in(patient_ids.iter().copied()))
-            .filter(Column::Status.ne("resolved"))
-            .into_tuple::<(Uuid, String)>()
-            .all(db)
-            .await?
-            .into_iter()
+        let rows: Vec<(Uuid, String)> = super::bulk::packed_in(
+            db,
+            super::bulk::PackedRow {
+                sqlite: "lower(hex(patient_id)), kind",
+                postgres: "patient_id, kind",
+            },
+            "alert",
+            "patient_id",
+            patient_ids,
+            "AND status <> 'resolved'",
+        )
+        .await?;
+        rows.into_iter()
             .map(|(p, k)| Ok((p, stored("kind", k.parse())?)))
             .collect()
     }

@@ -1,8 +1,10 @@
-//! Bulk appends, two ways. Narrow rows (audit events): one statement with one parameter, a JSON
-//! array of rows that the database unpacks itself (`json_each` on SQLite, `jsonb_array_elements`
-//! on PostgreSQL), prepared once per connection whatever the row count. Wide rows (charted
-//! vital signs): multi-row `VALUES` of a fixed shape, because unpacking a cell from JSON in SQL
-//! costs more the more cells a row has.
+//! Bulk appends and packed reads. Appends, two ways: narrow rows (audit events) as one statement
+//! with one parameter, a JSON array of rows that the database unpacks itself (`json_each` on
+//! SQLite, `jsonb_array_elements` on PostgreSQL), prepared once per connection whatever the row
+//! count; wide rows (charted vital signs) as multi-row `VALUES` of a fixed shape, because
+//! unpacking a cell from JSON in SQL costs more the more cells a row has. Reads of many small
+//! rows come back packed by the database into one JSON array in one row: handed over one by one,
+//! each row would cost a trip between the driver's thread and ours.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{DbBackend, Statement};
@@ -164,6 +166,82 @@ async fn insert_values<C: Executor>(
     Ok(inserted)
 }
 
+/// The placeholders of `count` parameters numbered from `first` (1-based): `$n` on PostgreSQL,
+/// `?` on SQLite.
+pub fn marks(backend: DbBackend, first: usize, count: usize) -> Vec<String> {
+    (first..first + count)
+        .map(|n| match backend {
+            DbBackend::Postgres => format!("${n}"),
+            _ => "?".to_owned(),
+        })
+        .collect()
+}
+
+/// The cells of one packed row, in each dialect: `sqlite` for `json_array(...)`, `postgres` for
+/// `json_build_array(...)` (UUIDs differ: SQLite stores blobs, so `lower(hex(id))` there).
+pub struct PackedRow<'a> {
+    pub sqlite: &'a str,
+    pub postgres: &'a str,
+}
+
+/// Runs `SELECT <every row of `cells` packed into one JSON array> <from>` and deserializes the
+/// rows (each a JSON array of the cells, in order). `from` is the rest of the statement (`FROM
+/// ... WHERE ...`), with placeholders from `marks`.
+pub async fn packed<C: Executor, T: serde::de::DeserializeOwned>(
+    db: &C,
+    cells: PackedRow<'_>,
+    from: &str,
+    values: Vec<sea_orm::Value>,
+) -> StoreResult<Vec<T>> {
+    use sea_orm::FromQueryResult;
+
+    #[derive(Debug, FromQueryResult)]
+    struct Packed {
+        rows: Option<String>,
+    }
+    let backend = db.get_database_backend();
+    let select = match backend {
+        DbBackend::Postgres => format!(
+            "SELECT COALESCE(json_agg(json_build_array({})), '[]')::text AS rows {from}",
+            cells.postgres
+        ),
+        _ => format!(
+            "SELECT json_group_array(json_array({})) AS rows {from}",
+            cells.sqlite
+        ),
+    };
+    let packed = Packed::find_by_statement(Statement::from_sql_and_values(backend, select, values))
+        .one(db)
+        .await?
+        .and_then(|p| p.rows)
+        .unwrap_or_else(|| "[]".to_owned());
+    serde_json::from_str(&packed).map_err(|e| StoreError::Corrupt(format!("packed rows: {e}")))
+}
+
+/// `packed` over the rows of `table` whose `column` is one of `ids` and that meet `condition`
+/// (SQL without parameters, or empty).
+pub async fn packed_in<C: Executor, T: serde::de::DeserializeOwned>(
+    db: &C,
+    cells: PackedRow<'_>,
+    table: &str,
+    column: &str,
+    ids: &[Uuid],
+    condition: &str,
+) -> StoreResult<Vec<T>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = marks(db.get_database_backend(), 1, ids.len()).join(", ");
+    let from = format!("FROM {table} WHERE {column} IN ({marks}) {condition}");
+    packed(
+        db,
+        cells,
+        &from,
+        ids.iter().map(|id| (*id).into()).collect(),
+    )
+    .await
+}
+
 /// A time as both databases read it back: RFC 3339 with the UTC offset, as the driver writes.
 pub fn time(t: DateTime<Utc>) -> Value {
     Value::String(t.to_rfc3339_opts(SecondsFormat::AutoSi, false))
@@ -200,6 +278,13 @@ mod tests {
              (e->>2)::boolean FROM jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS \
              t(e, n) ORDER BY n"
         );
+    }
+
+    #[test]
+    fn placeholders_are_numbered_on_postgres_only() {
+        assert_eq!(marks(DbBackend::Postgres, 3, 2), ["$3", "$4"]);
+        assert_eq!(marks(DbBackend::Sqlite, 3, 2), ["?", "?"]);
+        assert!(marks(DbBackend::Sqlite, 1, 0).is_empty());
     }
 
     #[test]

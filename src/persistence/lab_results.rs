@@ -79,19 +79,35 @@ impl LabResultRepository {
         if patient_ids.is_empty() {
             return Ok(latest);
         }
-        let rows = Entity::find()
-            .select_only()
-            .column(Column::PatientId)
-            .column(Column::MeasuredAt)
-            .column(Column::Value)
-            .filter(Column::PatientId.is_in(patient_ids.iter().copied()))
-            .filter(Column::Code.eq(code.as_str()))
-            .filter(Column::MeasuredAt.lte(at))
-            .order_by_asc(Column::PatientId)
-            .order_by_desc(Column::MeasuredAt)
-            .into_tuple::<(Uuid, DateTime<Utc>, f64)>()
-            .all(db)
-            .await?;
+        let backend = db.get_database_backend();
+        let marks = super::bulk::marks(backend, 1, patient_ids.len() + 2);
+        let n = patient_ids.len();
+        let mut values: Vec<sea_orm::Value> = patient_ids.iter().map(|id| (*id).into()).collect();
+        values.push(code.as_str().into());
+        values.push(at.into());
+        let packed: Vec<(Uuid, String, f64)> = super::bulk::packed(
+            db,
+            super::bulk::PackedRow {
+                sqlite: "lower(hex(patient_id)), measured_at, value",
+                postgres: "patient_id, measured_at, value",
+            },
+            &format!(
+                "FROM lab_result WHERE patient_id IN ({}) AND code = {} AND measured_at <= {}",
+                marks[..n].join(", "),
+                marks[n],
+                marks[n + 1]
+            ),
+            values,
+        )
+        .await?;
+        let mut rows = packed
+            .into_iter()
+            .map(|(patient, measured_at, value)| {
+                Ok((patient, super::stored_time(&measured_at)?, value))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        // Newest first per patient: the first seen is the latest.
+        rows.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         for (patient, measured_at, value) in rows {
             latest.entry(patient).or_insert((measured_at, value));
         }

@@ -239,3 +239,12 @@ impl Database {
 pub(crate) fn stored<T>(column: &str, parsed: Result<T, String>) -> StoreResult<T> {
     parsed.map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
+
+/// A time as either database writes it into JSON (SQLite's stored text, `YYYY-MM-DD HH:MM:SS.f+00:00`;
+/// PostgreSQL's RFC 3339).
+pub(crate) fn stored_time(text: &str) -> StoreResult<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .or_else(|_| chrono::DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%:z"))
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| StoreError::Corrupt(format!("time {text}: {e}")))
+}

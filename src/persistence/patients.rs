@@ -1,17 +1,18 @@
 //! Patients in `patient`, as domain `Patient`s. Soft-deleted rows are invisible to every read.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
+use super::bulk;
 use super::entities::patient::{self, Column, Entity};
 use super::repository::{Repository, uuid_keyed_page};
 use super::{Executor, StoreError, StoreResult, stored};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::patient::{
-    Bed, BirthDate, ClinicalSettings, Diagnosis, Email, Icd10Code, Mrn, Patient, PatientStatus,
-    PersonName, Phone, Ward,
+    Bed, BirthDate, ClinicalSettings, ClinicalState, Diagnosis, Email, Icd10Code, Mrn, Patient,
+    PatientStatus, PersonName, Phone, Ward,
 };
 use crate::domain::vitals::Spo2Scale;
 
@@ -59,13 +60,7 @@ fn to_domain(row: &patient::Model) -> StoreResult<Patient> {
         email: opt("email", &row.email, Email::parse)?,
         preferred_contact: stored("preferred_contact", row.preferred_contact.parse())?,
         clinical: ClinicalSettings {
-            spo2_scale: stored(
-                "spo2_scale",
-                u8::try_from(row.spo2_scale)
-                    .ok()
-                    .and_then(|v| Spo2Scale::try_from(v).ok())
-                    .ok_or_else(|| format!("{} is not a scale", row.spo2_scale)),
-            )?,
+            spo2_scale: stored("spo2_scale", spo2_scale(row.spo2_scale))?,
             last_systemic_therapy_on: row.last_systemic_therapy_on,
         },
         version: row.version,
@@ -98,6 +93,13 @@ fn to_row(p: &Patient) -> patient::Model {
         updated_at: p.updated_at,
         deleted_at: None,
     }
+}
+
+fn spo2_scale(stored: i16) -> Result<Spo2Scale, String> {
+    u8::try_from(stored)
+        .ok()
+        .and_then(|v| Spo2Scale::try_from(v).ok())
+        .ok_or_else(|| format!("{stored} is not a scale"))
 }
 
 fn live() -> Condition {
@@ -140,40 +142,75 @@ impl PatientRepository {
         rows.first().map(to_domain).transpose()
     }
 
-    /// These patients (the live ones), locked until the transaction ends, in id order so that
-    /// two writers locking overlapping sets cannot deadlock (see `lock`).
-    pub async fn lock_many<C: Executor>(db: &C, ids: &[Uuid]) -> StoreResult<Vec<Patient>> {
-        use sea_orm::QueryOrder;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut patients = Vec::with_capacity(ids.len());
+    /// The clinical state of these patients (the live ones), locked until the transaction ends,
+    /// in id order so that two writers locking overlapping sets cannot deadlock (see `lock`).
+    /// Only the columns charting reads, packed into one row by the database (`bulk::packed`).
+    pub async fn lock_clinical_states<C: Executor>(
+        db: &C,
+        ids: &[Uuid],
+    ) -> StoreResult<Vec<ClinicalState>> {
+        let mut states = Vec::with_capacity(ids.len());
+        let backend = db.get_database_backend();
         for chunk in ids.chunks(1000) {
-            let rows = Entity::find()
-                .filter(live().add(Column::Id.is_in(chunk.iter().copied())))
-                .order_by_asc(Column::Id)
-                .lock_exclusive()
-                .all(db)
-                .await?;
-            for row in &rows {
-                patients.push(to_domain(row)?);
+            let marks = bulk::marks(backend, 1, chunk.len()).join(", ");
+            // PostgreSQL locks in the sub-select (a locking clause cannot sit beside an
+            // aggregate); SQLite's write transaction already holds the only write lock.
+            let from = match backend {
+                DbBackend::Postgres => format!(
+                    "FROM (SELECT id, status, spo2_scale, last_systemic_therapy_on FROM patient \
+                     WHERE id IN ({marks}) AND deleted_at IS NULL ORDER BY id FOR UPDATE) p"
+                ),
+                _ => format!("FROM patient WHERE id IN ({marks}) AND deleted_at IS NULL"),
+            };
+            let rows: Vec<(Uuid, String, i16, Option<NaiveDate>)> = bulk::packed(
+                db,
+                bulk::PackedRow {
+                    sqlite: "lower(hex(id)), status, spo2_scale, last_systemic_therapy_on",
+                    postgres: "id, status, spo2_scale, last_systemic_therapy_on",
+                },
+                &from,
+                chunk.iter().map(|id| (*id).into()).collect(),
+            )
+            .await?;
+            for (id, status, scale, therapy) in rows {
+                states.push(ClinicalState {
+                    id,
+                    status: stored("status", status.parse())?,
+                    clinical: ClinicalSettings {
+                        spo2_scale: stored("spo2_scale", spo2_scale(scale))?,
+                        last_systemic_therapy_on: therapy,
+                    },
+                });
             }
         }
-        Ok(patients)
+        Ok(states)
     }
 
-    /// The patients these MRNs name (the live ones), for imports that identify patients by MRN.
-    pub async fn by_mrns<C: Executor>(db: &C, mrns: &[String]) -> StoreResult<Vec<Patient>> {
-        if mrns.is_empty() {
-            return Ok(Vec::new());
+    /// The ids and statuses of the patients these MRNs name (the live ones), for imports that
+    /// identify patients by MRN; packed into one row by the database (`bulk::packed`).
+    pub async fn admissions_by_mrn<C: Executor>(
+        db: &C,
+        mrns: &[String],
+    ) -> StoreResult<Vec<(String, Uuid, PatientStatus)>> {
+        let mut found = Vec::with_capacity(mrns.len());
+        let backend = db.get_database_backend();
+        for chunk in mrns.chunks(1000) {
+            let marks = bulk::marks(backend, 1, chunk.len()).join(", ");
+            let rows: Vec<(String, Uuid, String)> = bulk::packed(
+                db,
+                bulk::PackedRow {
+                    sqlite: "mrn, lower(hex(id)), status",
+                    postgres: "mrn, id, status",
+                },
+                &format!("FROM patient WHERE mrn IN ({marks}) AND deleted_at IS NULL"),
+                chunk.iter().map(|m| m.as_str().into()).collect(),
+            )
+            .await?;
+            for (mrn, id, status) in rows {
+                found.push((mrn, id, stored("status", status.parse())?));
+            }
         }
-        Entity::find()
-            .filter(live().add(Column::Mrn.is_in(mrns.iter().cloned())))
-            .all(db)
-            .await?
-            .iter()
-            .map(to_domain)
-            .collect()
+        Ok(found)
     }
 
     /// The patients with these ids (the live ones).

@@ -17,7 +17,7 @@ use super::bulk;
 use super::entities::observation_summary;
 use super::entities::vital_signs::{self, Column, Entity};
 use super::repository::{Repository, before_time_uuid, finish_page, time_uuid_key};
-use super::{Executor, StoreError, StoreResult, stored};
+use super::{Executor, StoreError, StoreResult, stored, stored_time};
 use crate::domain::news2::{ClinicalRisk, News2Score};
 use crate::domain::observation::{ErrorReason, ObservationNote, RecordStatus, VitalSignsRecord};
 use crate::domain::page::{Page, PageRequest};
@@ -166,15 +166,6 @@ fn to_row(r: &VitalSignsRecord) -> StoreResult<vital_signs::Model> {
         replaces: r.replaces,
         created_at: r.created_at,
     })
-}
-
-/// A time as either database writes it into JSON (SQLite's stored text, `YYYY-MM-DD HH:MM:SS.f+00:00`;
-/// PostgreSQL's RFC 3339).
-fn stored_time(text: &str) -> StoreResult<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%:z"))
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| StoreError::Corrupt(format!("time {text}: {e}")))
 }
 
 fn to_domain(row: &vital_signs::Model) -> StoreResult<VitalSignsRecord> {
@@ -523,63 +514,69 @@ impl VitalSignsRepository {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<(Uuid, DateTime<Utc>, i16, Option<f64>)>> {
-        use sea_orm::FromQueryResult;
-
-        #[derive(Debug, FromQueryResult)]
-        struct Packed {
-            points: String,
-        }
         if patient_ids.is_empty() {
             return Ok(Vec::new());
         }
         let backend = db.get_database_backend();
-        let pg = backend == sea_orm::DbBackend::Postgres;
-        let mark = |n: usize| if pg { format!("${n}") } else { "?".to_owned() };
-        let ids: Vec<String> = (1..=patient_ids.len()).map(mark).collect();
         let n = patient_ids.len();
-        let (select, from_mark, to_mark) = if pg {
-            (
-                "COALESCE(json_agg(json_build_array(patient_id, recorded_at, news2_score, \
-                 temperature_c)), '[]')::text",
-                mark(n + 1),
-                mark(n + 2),
-            )
-        } else {
-            (
-                "json_group_array(json_array(lower(hex(patient_id)), recorded_at, news2_score, \
-                 temperature_c))",
-                mark(n + 1),
-                mark(n + 2),
-            )
-        };
+        let marks = bulk::marks(backend, 1, n + 2);
         let sql = format!(
-            "SELECT {select} AS points FROM vital_signs WHERE patient_id IN ({}) \
-             AND status = 'final' AND recorded_at >= {from_mark} AND recorded_at <= {to_mark}",
-            ids.join(", ")
+            "FROM vital_signs WHERE patient_id IN ({}) AND status = 'final' \
+             AND recorded_at >= {} AND recorded_at <= {}",
+            marks[..n].join(", "),
+            marks[n],
+            marks[n + 1]
         );
         let mut values: Vec<sea_orm::Value> = patient_ids.iter().map(|id| (*id).into()).collect();
         values.push(from.into());
         values.push(to.into());
-        let packed = Packed::find_by_statement(sea_orm::Statement::from_sql_and_values(
-            backend, sql, values,
-        ))
-        .one(db)
-        .await?
-        .map(|p| p.points)
-        .unwrap_or_else(|| "[]".to_owned());
-        let rows: Vec<(String, String, i16, Option<f64>)> = serde_json::from_str(&packed)
-            .map_err(|e| StoreError::Corrupt(format!("recent sets: {e}")))?;
+        let rows: Vec<(Uuid, String, i16, Option<f64>)> = bulk::packed(
+            db,
+            bulk::PackedRow {
+                sqlite: "lower(hex(patient_id)), recorded_at, news2_score, temperature_c",
+                postgres: "patient_id, recorded_at, news2_score, temperature_c",
+            },
+            &sql,
+            values,
+        )
+        .await?;
         let mut points = rows
             .into_iter()
             .map(|(patient, at, score, temperature)| {
-                let patient = Uuid::parse_str(&patient)
-                    .map_err(|e| StoreError::Corrupt(format!("patient_id {patient}: {e}")))?;
-                let at = stored_time(&at)?;
-                Ok((patient, at, score, temperature))
+                Ok((patient, stored_time(&at)?, score, temperature))
             })
             .collect::<StoreResult<Vec<_>>>()?;
         points.sort_by_key(|(patient, at, _, _)| (*patient, *at));
         Ok(points)
+    }
+
+    /// When each of these patients' latest standing set was taken and its NEWS2 total, from
+    /// the overview's read model (patients never charted are left out).
+    pub async fn latest_scores<C: Executor>(
+        db: &C,
+        patient_ids: &[Uuid],
+    ) -> StoreResult<Vec<(Uuid, DateTime<Utc>, u8)>> {
+        let rows: Vec<(Uuid, String, i16)> = bulk::packed_in(
+            db,
+            bulk::PackedRow {
+                sqlite: "lower(hex(patient_id)), recorded_at, news2_score",
+                postgres: "patient_id, recorded_at, news2_score",
+            },
+            "observation_summary",
+            "patient_id",
+            patient_ids,
+            "",
+        )
+        .await?;
+        rows.into_iter()
+            .map(|(patient, at, score)| {
+                let score = stored(
+                    "news2_score",
+                    u8::try_from(score).map_err(|e| e.to_string()),
+                )?;
+                Ok((patient, stored_time(&at)?, score))
+            })
+            .collect()
     }
 
     /// Writes the overview lines of these patients in one statement; with `only_if_newer`, each

@@ -23,7 +23,7 @@ use crate::domain::observation::{
     ErrorReason, NewObservation, RecordStatus, VitalSignsRecord, stored_precision,
 };
 use crate::domain::page::{Page, PageRequest};
-use crate::domain::patient::{Patient, PatientStatus};
+use crate::domain::patient::{ClinicalState, PatientStatus};
 use crate::domain::stream::{StreamEvent, StreamTopic};
 use crate::domain::vitals::{Parameter, ParameterSummary, next_due, overdue};
 use crate::domain::ward::ObservationSummary;
@@ -120,10 +120,10 @@ impl ChartContext {
             .map(|id| (*id, ChartContext::default()))
             .collect();
         let mut latest_scores = HashMap::new();
-        for summary in VitalSignsRepository::summaries(db, &ids).await? {
-            if let Some(c) = contexts.get_mut(&summary.patient_id) {
-                c.latest_existing = Some(summary.recorded_at);
-                latest_scores.insert(summary.patient_id, summary.news2_score);
+        for (patient, at, score) in VitalSignsRepository::latest_scores(db, &ids).await? {
+            if let Some(c) = contexts.get_mut(&patient) {
+                c.latest_existing = Some(at);
+                latest_scores.insert(patient, score);
             }
         }
         // The read model says when each patient's latest set was taken: one taken before the
@@ -304,7 +304,7 @@ impl VitalSignsService {
                     &txn,
                     actor,
                     self.rules,
-                    vec![(0, &patient, observation)],
+                    vec![(0, &ClinicalState::from(&patient), observation)],
                     Some(id),
                     now,
                     &mut events,
@@ -471,7 +471,7 @@ pub(crate) async fn chart_in<C: Executor>(
     let mut ids: Vec<Uuid> = chartings.iter().map(|c| c.patient_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let patients: HashMap<Uuid, Patient> = PatientRepository::lock_many(txn, &ids)
+    let patients: HashMap<Uuid, ClinicalState> = PatientRepository::lock_clinical_states(txn, &ids)
         .await?
         .into_iter()
         .map(|p| (p.id, p))
@@ -513,13 +513,14 @@ async fn chart_patients<C: Executor>(
     txn: &C,
     actor: &Actor,
     rules: ClinicalRules,
-    items: Vec<(usize, &Patient, NewObservation)>,
+    items: Vec<(usize, &ClinicalState, NewObservation)>,
     replaces: Option<Uuid>,
     now: DateTime<Utc>,
     events: &mut Vec<NewAuditEvent>,
 ) -> Result<Vec<(usize, Charted)>, ServiceError> {
     // Per patient, in time order, so each set is judged against the ones before it.
-    let mut by_patient: BTreeMap<Uuid, Vec<(usize, &Patient, NewObservation)>> = BTreeMap::new();
+    let mut by_patient: BTreeMap<Uuid, Vec<(usize, &ClinicalState, NewObservation)>> =
+        BTreeMap::new();
     for item in items {
         by_patient.entry(item.1.id).or_default().push(item);
     }

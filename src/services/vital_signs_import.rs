@@ -240,10 +240,10 @@ impl VitalSignsService {
         mrns.sort_unstable();
         mrns.dedup();
         let patients: HashMap<String, (uuid::Uuid, PatientStatus)> =
-            PatientRepository::by_mrns(txn, &mrns)
+            PatientRepository::admissions_by_mrn(txn, &mrns)
                 .await?
                 .into_iter()
-                .map(|p| (p.mrn.as_str().to_owned(), (p.id, p.status)))
+                .map(|(mrn, id, status)| (mrn, (id, status)))
                 .collect();
         let mut chartings = Vec::with_capacity(rows.len());
         for (line, mrn, observation) in rows {
