@@ -104,6 +104,20 @@ def batch(out, ids_file, records):
         json.dump(body, f)
 
 
+def rounds(out, ids_file, count, hours_apart):
+    """`count` batch bodies, one per line: each a round of one set for every patient at its own
+    time, `hours_apart` after the previous round's, the last one an hour ago."""
+    rng = random.Random(11)
+    ids = [i.strip() for i in open(ids_file) if i.strip()]
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    first = now - datetime.timedelta(hours=1 + float(hours_apart) * (int(count) - 1))
+    with open(out, "w") as f:
+        for k in range(int(count)):
+            at = (first + datetime.timedelta(hours=float(hours_apart) * k)).isoformat().replace("+00:00", "Z")
+            body = {"records": [dict(observation(rng), patient_id=i, recorded_at=at) for i in ids]}
+            f.write(json.dumps(body, separators=(",", ":")) + "\n")
+
+
 def import_csv(base, token, path):
     data = open(path, "rb").read()
     rows = data.count(b"\n") - 1
@@ -119,4 +133,5 @@ def import_csv(base, token, path):
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"patients": patients, "csv": csv_file, "batch": batch, "import": import_csv}[cmd](*args)
+    {"patients": patients, "csv": csv_file, "batch": batch, "rounds": rounds,
+     "import": import_csv}[cmd](*args)

@@ -106,6 +106,13 @@ VITALS_SCENARIO=batch VITALS_BODY=$TMP/batch.json wrk_run "batch_$BATCH" "$BATCH
 python3 bench/vitals.py patients "$BASE" bench-nurse "$BATCH" BENCH-3 W3 "$TMP/ids3.txt" "$TMP/mrns3.txt" >/dev/null
 python3 bench/vitals.py batch "$TMP/round.json" "$TMP/ids3.txt" "$BATCH"
 VITALS_SCENARIO=batch VITALS_BODY=$TMP/round.json wrk_run "batch_round_$BATCH" "$BATCH" 4
+# The same rounds as the issue's ward data has them: every request a new 4-hourly round of one
+# set for each of 1,000 patients, in time order, none sent twice (an integration engine catching
+# up, or a year of rounds replayed). Enough rounds for 60 requests/s over the whole run.
+python3 bench/vitals.py patients "$BASE" bench-nurse "$BATCH" BENCH-4 W4 "$TMP/ids4.txt" "$TMP/mrns4.txt" >/dev/null
+python3 bench/vitals.py rounds "$TMP/rounds.txt" "$TMP/ids4.txt" "$(( ${DURATION%s} * 60 ))" 4
+VITALS_SCENARIO=rounds VITALS_BODIES=$TMP/rounds.txt VITALS_THREADS=$THREADS \
+  wrk_run "batch_rounds_4h_$BATCH" "$BATCH" 4
 
 echo "== CSV import of 100,000 lines (1,000 patients on ward BENCH-2)"
 python3 bench/vitals.py patients "$BASE" bench-nurse 1000 BENCH-2 W2 "$TMP/ids2.txt" "$TMP/mrns2.txt" >/dev/null
