@@ -311,7 +311,17 @@ impl<DB: Database> Floating<DB, Live<DB>> {
         // returned to the pool; also of course, if it was dropped due to an error
         // this is simply a band-aid as SQLx-next connections should be able
         // to recover from cancellations
-        if let Err(error) = self.raw.ping().await {
+        //
+        // Patched (see vendor/README.md): not on SQLite. Its connection is a worker thread that
+        // runs commands in order, so a rollback left by a dropped future runs before the next
+        // user's first statement anyway, and the ping cost a round trip to that thread on every
+        // release.
+        let ping = if DB::NAME == "SQLite" {
+            Ok(())
+        } else {
+            self.raw.ping().await
+        };
+        if let Err(error) = ping {
             tracing::warn!(
                 %error,
                 "error occurred while testing the connection on-release",
