@@ -14,6 +14,7 @@ WORKDIR /src
 # mounts for the registry and target/, a source change recompiles only our crates,
 # which is what a dependency-only layer would buy, without the fragile dummy
 # main.rs trick that breaks on workspace members.
+# .cargo/config.toml comes along: the bundled SQLite is built with its options.
 COPY . .
 
 # target/ lives in a cache mount, which is not part of the image: copy the binary
