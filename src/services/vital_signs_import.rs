@@ -18,7 +18,7 @@ use crate::persistence::patients::PatientRepository;
 
 /// Rows parsed, checked and charted together: big enough to amortise the per-patient context
 /// reads, small enough to keep memory flat.
-const CHUNK_ROWS: usize = 2000;
+pub const CHUNK_ROWS: usize = 8000;
 
 /// The columns a file may have; `mrn` is required, the others optional and in any order.
 pub const COLUMNS: [&str; 13] = [

@@ -749,3 +749,52 @@ async fn each_charts_last_score_before_a_time_is_read_for_many_patients_at_once(
     // The sick set scores high, the kept normal one zero: the cut picked the right rows.
     assert!(expected.iter().any(|(_, s)| *s > 10) && expected.iter().any(|(_, s)| *s == 0));
 }
+
+#[tokio::test]
+async fn an_import_longer_than_one_chunk_judges_each_set_against_the_one_before_across_chunks() {
+    use chrono::Duration;
+    use oncology_registry::services::vital_signs_import::CHUNK_ROWS;
+
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let patient = admitted_patient(&app, &nurse).await;
+    let mrn = mrn_of(&app, &nurse, &patient).await;
+    // A full chunk of NEWS2 0 a minute apart, then a set scoring 4 (RR 22: 2, SpO2 95: 1,
+    // pulse 95: 1): a rise of 4 only if the first set of the second chunk is judged against
+    // the last one of the first.
+    let first = Utc::now() - Duration::minutes(CHUNK_ROWS as i64 + 60);
+    let at =
+        |n: usize| (first + Duration::minutes(n as i64)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let mut csv = String::from(
+        "mrn,recorded_at,heart_rate,respiratory_rate,spo2,on_oxygen,systolic_bp,temperature_c,consciousness\n",
+    );
+    for n in 0..CHUNK_ROWS {
+        csv.push_str(&format!("{mrn},{},72,16,98,false,122,36.8,alert\n", at(n)));
+    }
+    csv.push_str(&format!(
+        "{mrn},{},95,22,95,false,122,36.8,alert\n",
+        at(CHUNK_ROWS)
+    ));
+
+    let r = app
+        .post("/api/v1/vital-signs/import")
+        .bearer(&nurse)
+        .raw("text/csv", csv)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["rows"], CHUNK_ROWS as u64 + 1);
+    assert_eq!(r.body["accepted"], CHUNK_ROWS as u64 + 1);
+    assert_eq!(r.body["alerts_raised"], 1);
+    let kinds: Vec<String> = app
+        .query("SELECT kind FROM alert")
+        .await
+        .iter()
+        .map(|row| row.try_get::<String>("", "kind").unwrap())
+        .collect();
+    assert_eq!(kinds, ["news2_rise"]);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM vital_signs").await,
+        CHUNK_ROWS as i64 + 1
+    );
+}
