@@ -17,45 +17,13 @@ THREADS=${THREADS:-2}
 PATIENTS=${PATIENTS:-40}
 SAMPLES=${SAMPLES:-5000}
 PORT=${PORT:-18190}
-DB=${DB:-sqlite}
-PG_HOST=${PG_HOST:-127.0.0.1}
-PG_PORT=${PG_PORT:-5432}
-PG_USER=${PG_USER:-postgres}
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=${BIN:-$TARGET/release/oncology-registry}
 PTB=${PTB:-$ROOT/../shared/data/ptb-s0010/s0010_re.dat}
 
-rand() { LC_ALL=C tr -dc "${2:-A-Za-z0-9}" </dev/urandom 2>/dev/null | head -c "$1" || true; }
-STAMP=$(date +%Y%m%d-%H%M%S)
-RESULTS=$ROOT/bench/results/ecg-$STAMP
-mkdir -p "$RESULTS"
-TMP=$(mktemp -d)
-JWT_SECRET=$(rand 48)
-BENCH_PASSWORD=$(rand 20)
-export JWT_SECRET BENCH_PASSWORD
-PG_DB=""
-PID=""
-cleanup() {
-  [[ -n $PID ]] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
-  [[ -n $PG_DB ]] && psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+source bench/common.sh
+bench_setup ecg
 [[ -n ${SKIP_BUILD:-} ]] || cargo build --release --locked --bin oncology-registry --example ws_stream
-
-if [[ $DB == postgres ]]; then
-  PG_DB=bench_$(rand 8 a-z0-9)
-  psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -v ON_ERROR_STOP=1 -qc "CREATE DATABASE $PG_DB"
-  URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$PG_DB"
-else
-  URL="sqlite://$TMP/ecg.db?mode=rwc"
-fi
-BASE=http://127.0.0.1:$PORT
-DATABASE_URL=$URL BIND_ADDR=127.0.0.1:$PORT "$BIN" serve >"$RESULTS/server.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 600); do curl -fsS -o /dev/null "$BASE/health/ready" 2>/dev/null && break; sleep 0.1; done
+bench_database ecg
+start_server
 printf '%s' "$BENCH_PASSWORD" | DATABASE_URL=$URL "$BIN" create-user --username bench-nurse \
   --role nurse --full-name "Bench Nurse" --password-stdin
 

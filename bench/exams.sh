@@ -20,50 +20,18 @@ THREADS=${THREADS:-2}
 PATIENTS=${PATIENTS:-40}
 FILES=${FILES:-500}
 PORT=${PORT:-18191}
-DB=${DB:-sqlite}
-PG_HOST=${PG_HOST:-127.0.0.1}
-PG_PORT=${PG_PORT:-5432}
-PG_USER=${PG_USER:-postgres}
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=${BIN:-$TARGET/release/oncology-registry}
 
-rand() { LC_ALL=C tr -dc "${2:-A-Za-z0-9}" </dev/urandom 2>/dev/null | head -c "$1" || true; }
-STAMP=$(date +%Y%m%d-%H%M%S)
-RESULTS=$ROOT/bench/results/exams-$STAMP
-mkdir -p "$RESULTS"
-TMP=$(mktemp -d)
-JWT_SECRET=$(rand 48)
+source bench/common.sh
+bench_setup exams
 EXAM_TOKEN_SECRET=$(rand 48)
 RESULT_TOKEN_SECRET=$(rand 48)
 RESULT_TOKEN_ISSUER=bench-exam-execution-system
-BENCH_PASSWORD=$(rand 20)
 RESULTS_DIR=$TMP/results
 RESULTS_POLL_MILLIS=${RESULTS_POLL_MILLIS:-100}
-export JWT_SECRET EXAM_TOKEN_SECRET RESULT_TOKEN_SECRET RESULT_TOKEN_ISSUER BENCH_PASSWORD \
-  RESULTS_DIR RESULTS_POLL_MILLIS
-PG_DB=""
-PID=""
-cleanup() {
-  [[ -n $PID ]] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
-  [[ -n $PG_DB ]] && psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+export EXAM_TOKEN_SECRET RESULT_TOKEN_SECRET RESULT_TOKEN_ISSUER RESULTS_DIR RESULTS_POLL_MILLIS
 [[ -n ${SKIP_BUILD:-} ]] || cargo build --release --locked --bin oncology-registry
-
-if [[ $DB == postgres ]]; then
-  PG_DB=bench_$(rand 8 a-z0-9)
-  psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -v ON_ERROR_STOP=1 -qc "CREATE DATABASE $PG_DB"
-  URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$PG_DB"
-else
-  URL="sqlite://$TMP/exams.db?mode=rwc"
-fi
-BASE=http://127.0.0.1:$PORT
-DATABASE_URL=$URL BIND_ADDR=127.0.0.1:$PORT "$BIN" serve >"$RESULTS/server.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 600); do curl -fsS -o /dev/null "$BASE/health/ready" 2>/dev/null && break; sleep 0.1; done
+bench_database exams
+start_server
 for role in physician technician; do
   printf '%s' "$BENCH_PASSWORD" | DATABASE_URL=$URL "$BIN" create-user --username "bench-$role" \
     --role "$role" --full-name "Bench ${role^}" --password-stdin
