@@ -8,7 +8,7 @@
 --             sent all of its share stops (give it more lines than the run can send)
 --     get:    GET VITALS_PATH
 --   VITALS_TOKEN     access token
--- done() prints a BENCH_RESULT line like wrk.lua's.
+-- done() (bench/result.lua) prints the BENCH_RESULT line; status_errors counts answers >= 400.
 
 local scenario = os.getenv("VITALS_SCENARIO") or "get"
 local token = os.getenv("VITALS_TOKEN") or ""
@@ -72,16 +72,4 @@ function request()
   return wrk.format("POST", "/api/v1/patients/" .. id .. "/vital-signs", headers, single_body)
 end
 
-local bad = 0
-function response(status, hdrs, body)
-  if status >= 300 then bad = bad + 1 end
-end
-
-function done(summary, latency, requests)
-  local secs = summary.duration / 1e6
-  io.write(string.format(
-    "BENCH_RESULT requests=%d rps=%.1f p50_ms=%.3f p99_ms=%.3f status_errors=%d socket_errors=%d\n",
-    summary.requests, summary.requests / secs, latency:percentile(50) / 1000,
-    latency:percentile(99) / 1000, summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
-end
+dofile("bench/result.lua")

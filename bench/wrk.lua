@@ -12,8 +12,8 @@
 --   BENCH_IDS       file with one patient id per line (get with "{id}")
 --   BENCH_RUN       short upper-case tag that keeps MRNs unique across runs
 --
--- done() prints one machine-readable line (BENCH_RESULT ...) that run.sh parses,
--- so the numbers do not depend on wrk's human-readable layout.
+-- done() (bench/result.lua) prints one machine-readable line (BENCH_RESULT ...) that
+-- run.sh parses, so the numbers do not depend on wrk's human-readable layout.
 
 local scenario = os.getenv("BENCH_SCENARIO") or "plain"
 local path = os.getenv("BENCH_PATH") or "/"
@@ -86,17 +86,4 @@ function request()
   return wrk.format("POST", path, post_headers, string.format(body_fmt, mrn))
 end
 
-function done(summary, latency, requests)
-  local e = summary.errors
-  local seconds = summary.duration / 1e6
-  -- errors.status counts HTTP responses >= 400; the rest are socket-level.
-  io.write(string.format(
-    "BENCH_RESULT requests=%d rps=%.1f p50_ms=%.3f p99_ms=%.3f status_errors=%d socket_errors=%d\n",
-    summary.requests,
-    summary.requests / seconds,
-    latency:percentile(50) / 1000,
-    latency:percentile(99) / 1000,
-    e.status,
-    e.connect + e.read + e.write + e.timeout
-  ))
-end
+dofile("bench/result.lua")
