@@ -1,7 +1,7 @@
 //! Alerts in `alert`. At most one unresolved alert of a kind per patient is enforced by a partial
 //! unique index; writers also hold the patient's row lock, so they never trip over it.
 
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::entities::alert::{self, Column, Entity};
@@ -84,24 +84,6 @@ impl AlertRepository {
             .await?
             .iter()
             .map(to_domain)
-            .collect()
-    }
-
-    /// The kinds of the patient's open or acknowledged alerts.
-    pub async fn unresolved_kinds<C: Executor>(
-        db: &C,
-        patient_id: Uuid,
-    ) -> StoreResult<Vec<AlertKind>> {
-        Entity::find()
-            .select_only()
-            .column(Column::Kind)
-            .filter(Column::PatientId.eq(patient_id))
-            .filter(Column::Status.ne("resolved"))
-            .into_tuple::<String>()
-            .all(db)
-            .await?
-            .iter()
-            .map(|k| stored("kind", k.parse()))
             .collect()
     }
 

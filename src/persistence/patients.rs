@@ -213,20 +213,6 @@ impl PatientRepository {
         Ok(found)
     }
 
-    /// The patients with these ids (the live ones).
-    pub async fn by_ids<C: Executor>(db: &C, ids: &[Uuid]) -> StoreResult<Vec<Patient>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        Entity::find()
-            .filter(live().add(Column::Id.is_in(ids.iter().copied())))
-            .all(db)
-            .await?
-            .iter()
-            .map(to_domain)
-            .collect()
-    }
-
     /// Every admitted patient of a ward (a ward holds tens of beds, so no paging).
     pub async fn admitted_on_ward<C: Executor>(db: &C, ward: &str) -> StoreResult<Vec<Patient>> {
         Entity::find()

@@ -418,32 +418,6 @@ impl VitalSignsRepository {
         .collect()
     }
 
-    /// The patient's standing temperatures taken in `[from, to]`, oldest first.
-    pub async fn temperatures<C: Executor>(
-        db: &C,
-        patient_id: Uuid,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> StoreResult<Vec<(DateTime<Utc>, f64)>> {
-        let rows = Entity::find()
-            .select_only()
-            .column(Column::RecordedAt)
-            .column(Column::TemperatureC)
-            .filter(Column::PatientId.eq(patient_id))
-            .filter(Column::Status.eq("final"))
-            .filter(Column::TemperatureC.is_not_null())
-            .filter(Column::RecordedAt.gte(from))
-            .filter(Column::RecordedAt.lte(to))
-            .order_by_asc(Column::RecordedAt)
-            .into_tuple::<(DateTime<Utc>, Option<f64>)>()
-            .all(db)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(at, t)| t.map(|t| (at, t)))
-            .collect())
-    }
-
     /// Marks a standing record entered in error; `VersionMismatch` when it no longer stands.
     pub async fn mark_entered_in_error<C: Executor>(
         db: &C,
