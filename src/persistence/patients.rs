@@ -2,13 +2,15 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+};
 use uuid::Uuid;
 
 use super::bulk;
 use super::entities::patient::{self, Column, Entity};
 use super::repository::{Repository, uuid_keyed_page};
-use super::{Executor, StoreError, StoreResult, stored};
+use super::{BuiltSql, Executor, StoreError, StoreResult, stored};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::patient::{
     Bed, BirthDate, ClinicalSettings, ClinicalState, Diagnosis, Email, Icd10Code, Mrn, Patient,
@@ -125,8 +127,19 @@ impl PatientRepository {
 
     /// The patient unless missing or deleted.
     pub async fn find<C: Executor>(db: &C, id: Uuid) -> StoreResult<Option<Patient>> {
-        let row = Self::find_unique_where(db, live().add(Column::Id.eq(id)).into()).await?;
-        row.as_ref().map(to_domain).transpose()
+        // The read behind every chart opened: its SQL is built once (see `BuiltSql`).
+        static SQL: BuiltSql = BuiltSql::new();
+        let statement = SQL.statement(
+            db.get_database_backend(),
+            |backend| {
+                Entity::find()
+                    .filter(live().add(Column::Id.eq(Uuid::nil())))
+                    .build(backend)
+            },
+            [id.into()],
+        );
+        let rows = Entity::find().from_raw_sql(statement).all(db).await?;
+        rows.first().map(to_domain).transpose()
     }
 
     /// The patient, locked until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's
