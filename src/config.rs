@@ -370,6 +370,8 @@ pub enum ConfigError {
         "RESULTS_POLL_SECONDS must be between 1 and 3600 (RESULTS_POLL_MILLIS between 10 and 3600000)"
     )]
     ResultsPoll,
+    #[error("LOG_LEVEL '{0}' is not a tracing filter: {1}")]
+    LogLevel(String, String),
     #[error("could not generate a random secret: {0}")]
     Random(String),
 }
@@ -446,6 +448,8 @@ impl Settings {
         if !(50..=60_000).contains(&config.stream_poll_millis) {
             return Err(ConfigError::StreamPoll);
         }
+        crate::telemetry::LogFilter::parse(&config.log_level)
+            .map_err(|e| ConfigError::LogLevel(config.log_level.clone(), e))?;
         Ok(Self {
             database_url: url.to_owned(),
             pool: PoolSettings {
@@ -591,6 +595,17 @@ mod tests {
             Settings::load(&config(&["--refresh-token-ttl-seconds", "0"]), no_env),
             Err(ConfigError::OutOfRange("REFRESH_TOKEN_TTL_SECONDS", _))
         ));
+        assert!(matches!(
+            Settings::load(&config(&["--log-level", "info=verbose"]), no_env),
+            Err(ConfigError::LogLevel(level, _)) if level == "info=verbose"
+        ));
+        assert!(
+            Settings::load(
+                &config(&["--log-level", "oncology_registry=debug,info"]),
+                no_env
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -24,7 +24,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&settings.log_level, settings.log_format);
+    // Checked by `Settings::load`; a filter that no longer parses here would be a bug.
+    match telemetry::LogFilter::parse(&settings.log_level) {
+        Ok(filter) => telemetry::init(filter, settings.log_format),
+        Err(e) => {
+            eprintln!("oncology-registry: invalid configuration: LOG_LEVEL {e}");
+            return ExitCode::from(2);
+        }
+    }
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => app::serve(settings).await.map_err(|e| e.to_string()),
         Command::Migrate => commands::migrate(&settings)
