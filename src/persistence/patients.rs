@@ -3,7 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    ColumnTrait, Condition, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+    QueryTrait,
 };
 use uuid::Uuid;
 
@@ -138,7 +139,9 @@ impl PatientRepository {
             },
             [id.into()],
         );
-        let rows = Entity::find().from_raw_sql(statement).all(db).await?;
+        // `find_by_statement`, not `Entity::find().from_raw_sql`: that would still build the
+        // select's column list first, only to throw it away.
+        let rows = patient::Model::find_by_statement(statement).all(db).await?;
         rows.first().map(to_domain).transpose()
     }
 
