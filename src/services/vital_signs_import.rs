@@ -160,46 +160,58 @@ fn parse_row(
     }
 }
 
-impl VitalSignsService {
-    /// Imports a CSV file (header row; one set per line; patients by MRN). Lines that cannot
-    /// be charted are reported with their line number and reason and the rest is charted, all
-    /// in one transaction; a dry run checks everything and rolls back. A file that cannot be
-    /// read as CSV with known columns is refused as a whole.
-    pub async fn import_csv<R: Read>(
-        &self,
-        permit: &Permit<RecordVitalSigns>,
-        file: R,
-        dry_run: bool,
-    ) -> Result<ImportReport, ServiceError> {
-        let actor = permit.actor();
-        let now = crate::domain::observation::stored_precision(Utc::now());
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(false)
-            .from_reader(file);
-        let header = reader
-            .headers()
-            .map_err(|e| file_error(format!("line 1: {e}")))?
-            .clone();
-        let columns = Columns::parse(&header)?;
-        let mut report = ImportReport {
-            dry_run,
-            ..ImportReport::default()
+/// Up to `CHUNK_ROWS` lines of the file: how many, the sets parsed, and the lines refused.
+struct ParsedChunk {
+    rows: u64,
+    parsed: Vec<(u64, String, NewObservation)>,
+    refused: Vec<RefusedLine>,
+}
+
+/// Reads the file (header, then rows) and sends it on in chunks; a file error ends the file.
+/// Stops early when the charting side has gone (it failed, or the request was dropped).
+fn read_chunks<R: Read>(
+    file: R,
+    now: DateTime<Utc>,
+    sender: &tokio::sync::mpsc::Sender<Result<ParsedChunk, ServiceError>>,
+) {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(file);
+    let columns = match reader.headers() {
+        Ok(header) => Columns::parse(header),
+        Err(e) => Err(file_error(format!("line 1: {e}"))),
+    };
+    let columns = match columns {
+        Ok(columns) => columns,
+        Err(e) => {
+            let _ = sender.blocking_send(Err(e));
+            return;
+        }
+    };
+    let mut row = csv::StringRecord::new();
+    loop {
+        let mut chunk = ParsedChunk {
+            rows: 0,
+            parsed: Vec::with_capacity(CHUNK_ROWS),
+            refused: Vec::new(),
         };
-        let txn = self.db().begin().await?;
-        let mut row = csv::StringRecord::new();
-        let mut chunk: Vec<(u64, String, NewObservation)> = Vec::with_capacity(CHUNK_ROWS);
-        loop {
-            let more = reader.read_record(&mut row).map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
-                file_error(format!("line {line}: {e}"))
-            })?;
+        let mut more = true;
+        while more && chunk.parsed.len() < CHUNK_ROWS {
+            more = match reader.read_record(&mut row) {
+                Ok(more) => more,
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    let _ = sender.blocking_send(Err(file_error(format!("line {line}: {e}"))));
+                    return;
+                }
+            };
             if more {
-                report.rows += 1;
+                chunk.rows += 1;
                 let line = row.position().map_or(0, |p| p.line());
                 match parse_row(&columns, &row, now) {
-                    Ok((mrn, observation)) => chunk.push((line, mrn, observation)),
-                    Err((mrn, errors)) => report.refused.push(RefusedLine {
+                    Ok((mrn, observation)) => chunk.parsed.push((line, mrn, observation)),
+                    Err((mrn, errors)) => chunk.refused.push(RefusedLine {
                         line,
                         mrn,
                         reason: "invalid values".to_owned(),
@@ -207,23 +219,68 @@ impl VitalSignsService {
                     }),
                 }
             }
-            if chunk.len() >= CHUNK_ROWS || (!more && !chunk.is_empty()) {
-                let rows = std::mem::take(&mut chunk);
-                self.import_chunk(&txn, actor, rows, &mut report, now)
-                    .await?;
-            }
-            if !more {
-                break;
-            }
         }
+        if sender.blocking_send(Ok(chunk)).is_err() || !more {
+            return;
+        }
+    }
+}
+
+impl VitalSignsService {
+    /// Imports a CSV file (header row; one set per line; patients by MRN). Lines that cannot
+    /// be charted are reported with their line number and reason and the rest is charted, all
+    /// in one transaction; a dry run checks everything and rolls back. A file that cannot be
+    /// read as CSV with known columns is refused as a whole.
+    ///
+    /// The file is read and parsed on a blocking thread, at most a chunk ahead of the charting:
+    /// reading a spooled file and parsing thousands of lines would otherwise hold one of the
+    /// runtime's few worker threads for milliseconds at a time, stalling other requests.
+    pub async fn import_csv<R: Read + Send + 'static>(
+        &self,
+        permit: &Permit<RecordVitalSigns>,
+        file: R,
+        dry_run: bool,
+    ) -> Result<ImportReport, ServiceError> {
+        let actor = permit.actor();
+        let now = crate::domain::observation::stored_precision(Utc::now());
+        // One chunk in the channel and one being parsed: memory stays at a few chunks.
+        let (sender, mut chunks) = tokio::sync::mpsc::channel(1);
+        let reader = tokio::task::spawn_blocking(move || read_chunks(file, now, &sender));
+        let mut report = ImportReport {
+            dry_run,
+            ..ImportReport::default()
+        };
+        let mut txn = None;
+        while let Some(chunk) = chunks.recv().await {
+            let ParsedChunk {
+                rows,
+                parsed,
+                refused,
+            } = chunk?;
+            report.rows += rows;
+            report.refused.extend(refused);
+            if parsed.is_empty() {
+                continue;
+            }
+            let txn = match &mut txn {
+                Some(txn) => txn,
+                None => txn.insert(self.db().begin().await?),
+            };
+            self.import_chunk(txn, actor, parsed, &mut report, now)
+                .await?;
+        }
+        // The channel closes when the reader is done; a panic there is an internal error.
+        reader.await.map_err(ServiceError::internal)?;
         if report.rows == 0 {
             return Err(file_error("the file has a header but no rows"));
         }
         report.refused.sort_by_key(|r| r.line);
-        if dry_run {
-            txn.rollback().await?;
-        } else {
-            txn.commit().await?;
+        if let Some(txn) = txn {
+            if dry_run {
+                txn.rollback().await?;
+            } else {
+                txn.commit().await?;
+            }
         }
         Ok(report)
     }

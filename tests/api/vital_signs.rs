@@ -798,3 +798,42 @@ async fn an_import_longer_than_one_chunk_judges_each_set_against_the_one_before_
         CHUNK_ROWS as i64 + 1
     );
 }
+
+#[tokio::test]
+async fn a_file_that_breaks_after_a_charted_chunk_charts_nothing() {
+    use chrono::Duration;
+    use oncology_registry::services::vital_signs_import::CHUNK_ROWS;
+
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let patient = admitted_patient(&app, &nurse).await;
+    let mrn = mrn_of(&app, &nurse, &patient).await;
+    // A full chunk, charted before the reader reaches the broken line (a field too many).
+    let first = Utc::now() - Duration::minutes(CHUNK_ROWS as i64 + 60);
+    let mut csv = String::from("mrn,recorded_at,heart_rate\n");
+    for n in 0..=CHUNK_ROWS {
+        let at = (first + Duration::minutes(n as i64)).to_rfc3339_opts(SecondsFormat::Secs, true);
+        csv.push_str(&format!("{mrn},{at},72\n"));
+    }
+    csv.push_str(&format!("{mrn},{},72,extra\n", Utc::now().to_rfc3339()));
+
+    let r = app
+        .post("/api/v1/vital-signs/import")
+        .bearer(&nurse)
+        .raw("text/csv", csv)
+        .send()
+        .await;
+    let problem = r.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        problem
+            .to_string()
+            .contains(&format!("line {}", CHUNK_ROWS + 3)),
+        "{problem}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM vital_signs").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM observation_summary").await,
+        0
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM stream_event").await, 0);
+}
