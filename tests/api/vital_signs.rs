@@ -750,9 +750,16 @@ async fn each_charts_last_score_before_a_time_is_read_for_many_patients_at_once(
     assert!(expected.iter().any(|(_, s)| *s > 10) && expected.iter().any(|(_, s)| *s == 0));
 }
 
+/// The time of the `n`th of a chunk's worth of sets a minute apart, the last an hour ago.
+fn chunk_minute(n: usize) -> String {
+    use chrono::Duration;
+    use oncology_registry::services::vital_signs_import::CHUNK_ROWS;
+    let first = Utc::now() - Duration::minutes(CHUNK_ROWS as i64 + 60);
+    (first + Duration::minutes(n as i64)).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
 #[tokio::test]
 async fn an_import_longer_than_one_chunk_judges_each_set_against_the_one_before_across_chunks() {
-    use chrono::Duration;
     use oncology_registry::services::vital_signs_import::CHUNK_ROWS;
 
     let app = TestApp::spawn().await;
@@ -762,9 +769,7 @@ async fn an_import_longer_than_one_chunk_judges_each_set_against_the_one_before_
     // A full chunk of NEWS2 0 a minute apart, then a set scoring 4 (RR 22: 2, SpO2 95: 1,
     // pulse 95: 1): a rise of 4 only if the first set of the second chunk is judged against
     // the last one of the first.
-    let first = Utc::now() - Duration::minutes(CHUNK_ROWS as i64 + 60);
-    let at =
-        |n: usize| (first + Duration::minutes(n as i64)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let at = chunk_minute;
     let mut csv = String::from(
         "mrn,recorded_at,heart_rate,respiratory_rate,spo2,on_oxygen,systolic_bp,temperature_c,consciousness\n",
     );
@@ -801,7 +806,6 @@ async fn an_import_longer_than_one_chunk_judges_each_set_against_the_one_before_
 
 #[tokio::test]
 async fn a_file_that_breaks_after_a_charted_chunk_charts_nothing() {
-    use chrono::Duration;
     use oncology_registry::services::vital_signs_import::CHUNK_ROWS;
 
     let app = TestApp::spawn().await;
@@ -809,11 +813,9 @@ async fn a_file_that_breaks_after_a_charted_chunk_charts_nothing() {
     let patient = admitted_patient(&app, &nurse).await;
     let mrn = mrn_of(&app, &nurse, &patient).await;
     // A full chunk, charted before the reader reaches the broken line (a field too many).
-    let first = Utc::now() - Duration::minutes(CHUNK_ROWS as i64 + 60);
     let mut csv = String::from("mrn,recorded_at,heart_rate\n");
     for n in 0..=CHUNK_ROWS {
-        let at = (first + Duration::minutes(n as i64)).to_rfc3339_opts(SecondsFormat::Secs, true);
-        csv.push_str(&format!("{mrn},{at},72\n"));
+        csv.push_str(&format!("{mrn},{},72\n", chunk_minute(n)));
     }
     csv.push_str(&format!("{mrn},{},72,extra\n", Utc::now().to_rfc3339()));
 
