@@ -38,20 +38,36 @@ const AUDIT_TABLE: BulkTable = BulkTable {
     ],
 };
 
-fn to_json_row(e: &NewAuditEvent) -> serde_json::Value {
-    serde_json::json!([
+/// An event as the JSON array `AUDIT_TABLE` unpacks, borrowing its text rather than copying it
+/// into a `serde_json::Value` first: every audited read passes through here.
+type JsonRow<'a> = (
+    serde_json::Value,
+    Option<serde_json::Value>,
+    &'a Option<String>,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+    &'a Option<String>,
+    &'a Option<String>,
+    &'a Option<String>,
+    &'static str,
+    &'a Option<String>,
+);
+
+fn to_json_row(e: &NewAuditEvent) -> JsonRow<'_> {
+    (
         bulk::time(e.occurred_at),
         e.actor_id.map(bulk::uuid),
-        e.actor_username,
+        &e.actor_username,
         e.actor_role.map(|r| r.as_str()),
         e.action.as_str(),
         e.resource_type.as_str(),
-        e.resource_id,
-        e.request_id,
-        e.client_addr,
+        &e.resource_id,
+        &e.request_id,
+        &e.client_addr,
         e.outcome.as_str(),
-        e.reason,
-    ])
+        &e.reason,
+    )
 }
 
 fn to_domain(row: &audit_event::Model) -> StoreResult<AuditEvent> {
@@ -86,7 +102,7 @@ impl AuditRepository {
     /// own atomic commit. At most `MAX_ROWS_PER_STATEMENT` events.
     pub async fn append_many<C: Executor>(db: &C, events: &[NewAuditEvent]) -> StoreResult<()> {
         debug_assert!(events.len() <= MAX_ROWS_PER_STATEMENT);
-        let rows: Vec<serde_json::Value> = events.iter().map(to_json_row).collect();
+        let rows: Vec<JsonRow<'_>> = events.iter().map(to_json_row).collect();
         AUDIT_TABLE.append(db, &rows).await
     }
 

@@ -1,5 +1,5 @@
 //! Bulk appends and packed reads. Appends, two ways: narrow rows (audit events) as one statement
-//! with one parameter, a JSON array of rows that the database unpacks itself (`json_each` on
+//! with one parameter, a JSON array of rows that the database unpacks itself (`jsonb_each` on
 //! SQLite, `jsonb_array_elements` on PostgreSQL), prepared once per connection whatever the row
 //! count; wide rows (charted vital signs) as multi-row `VALUES` of a fixed shape, because
 //! unpacking a cell from JSON in SQL costs more the more cells a row has. Reads of many small
@@ -62,8 +62,11 @@ impl BulkTable {
                 names.join(", "),
                 cells.join(", ")
             ),
+            // `jsonb_each`, not `json_each`: both parse the parameter once, but `json_each`
+            // hands each row back as JSON text that every `->>` then parses again, where
+            // `jsonb_each` hands it back in the parsed (binary) form the lookups read directly.
             _ => format!(
-                "INSERT INTO {} ({}) SELECT {} FROM json_each(?) ORDER BY key",
+                "INSERT INTO {} ({}) SELECT {} FROM jsonb_each(?) ORDER BY key",
                 self.table,
                 names.join(", "),
                 cells.join(", ")
@@ -71,8 +74,13 @@ impl BulkTable {
         }
     }
 
-    /// Appends `rows` (each a JSON array in column order) in one statement, in order.
-    pub async fn append<C: Executor>(&self, db: &C, rows: &[Value]) -> StoreResult<()> {
+    /// Appends `rows` (each serialized as a JSON array in column order) in one statement, in
+    /// order.
+    pub async fn append<C: Executor, R: serde::Serialize>(
+        &self,
+        db: &C,
+        rows: &[R],
+    ) -> StoreResult<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -270,7 +278,7 @@ mod tests {
         assert_eq!(
             T.sql(DbBackend::Sqlite),
             "INSERT INTO t (id, at, ok) SELECT unhex(value->>0), value->>1, value->>2 \
-             FROM json_each(?) ORDER BY key"
+             FROM jsonb_each(?) ORDER BY key"
         );
         assert_eq!(
             T.sql(DbBackend::Postgres),
