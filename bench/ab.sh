@@ -4,7 +4,9 @@
 # (bench/floor) as a third turn when it is built. Each turn reports requests/s, p99 and the
 # server's CPU time per request (user + system from /proc). On this shared 2-core machine the
 # throughput of a single turn drifts by a third; CPU per request, compared turn by turn, is the
-# steadier figure for "did this change make the read cheaper".
+# steadier figure for "did this change make the read cheaper". The busiest database thread's
+# CPU per request is the last column: on the server that is the single writer committing the
+# read audit batches, a cost the floor does not have, and steadier still.
 #
 #   bench/ab.sh OLD_BINARY NEW_BINARY
 #
@@ -59,18 +61,30 @@ done
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 TSV=$RESULTS/results.tsv
-printf 'round\tbinary\treq_per_s\tp99_ms\terrors\tcpu_us_per_req\n' >"$TSV"
+printf 'round\tbinary\treq_per_s\tp99_ms\terrors\tcpu_us_per_req\tbusiest_db_thread_us_per_req\n' >"$TSV"
+# Per-thread ticks of the driver's connection threads, "tid ticks" per line.
+db_ticks() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    [[ $(cat "$t/comm" 2>/dev/null) == sqlx-sqlite-wor* ]] && awk '{print $1, $14 + $15}' "$t/stat"
+  done
+  return 0
+}
 # turn ROUND LABEL PID URL PATH [DURATION]
 turn() {
-  local before out
+  local before out db_before busiest
+  db_before=$(db_ticks "$3")
   before=$(ticks "$3")
   out=$(BENCH_SCENARIO=get BENCH_PATH=$5 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${6:-$DURATION}" \
     -s bench/wrk.lua "$4" | grep '^BENCH_RESULT')
-  awk -v r="$1" -v n="$2" -v t="$(( $(ticks "$3") - before ))" -v hz="$HZ" '{
+  # The busiest connection thread: on the server, the one writer, committing the audit batches.
+  busiest=$(awk 'NR == FNR { b[$1] = $2; next } { d = $2 - b[$1]; if (d > m) m = d } END { print m + 0 }' \
+    <(printf '%s\n' "$db_before") <(db_ticks "$3"))
+  awk -v r="$1" -v n="$2" -v t="$(( $(ticks "$3") - before ))" -v w="$busiest" -v hz="$HZ" '{
       for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-      printf "%s\t%s\t%.0f\t%s\t%d\t%.1f\n", r, n, v["rps"], v["p99_ms"],
-             v["status_errors"] + v["socket_errors"],
-             t * 1e6 / hz / (v["requests"] > 0 ? v["requests"] : 1) }' <<<"$out"
+      n_req = v["requests"] > 0 ? v["requests"] : 1
+      printf "%s\t%s\t%.0f\t%s\t%d\t%.1f\t%.1f\n", r, n, v["rps"], v["p99_ms"],
+             v["status_errors"] + v["socket_errors"], t * 1e6 / hz / n_req, w * 1e6 / hz / n_req }' <<<"$out"
 }
 for t in "${TURNS[@]}"; do turn warmup $t 3s >/dev/null; done
 for r in $(seq 1 "$ROUNDS"); do
@@ -87,8 +101,10 @@ for name in ["A", "B", "floor"]:
         continue
     cpu = [float(r["cpu_us_per_req"]) for r in mine]
     rps = [float(r["req_per_s"]) for r in mine]
+    db = [float(r["busiest_db_thread_us_per_req"]) for r in mine]
     print(f"{name:5}  CPU per request median {statistics.median(cpu):6.1f} us "
-          f"(rounds: {', '.join(f'{c:.0f}' for c in cpu)}), req/s median {statistics.median(rps):,.0f}")
+          f"(rounds: {', '.join(f'{c:.0f}' for c in cpu)}), req/s median {statistics.median(rps):,.0f}, "
+          f"busiest database thread {statistics.median(db):.1f} us")
 a = {r["round"]: float(r["cpu_us_per_req"]) for r in rows if r["binary"] == "A"}
 b = {r["round"]: float(r["cpu_us_per_req"]) for r in rows if r["binary"] == "B"}
 wins = sum(1 for k in a if k in b and b[k] < a[k])
