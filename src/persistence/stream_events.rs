@@ -80,15 +80,17 @@ impl StreamEventRepository {
     /// Appends events in the caller's transaction, so they commit (or not) with the change.
     pub async fn append<C: Executor>(db: &C, events: &[StreamEvent]) -> StoreResult<()> {
         for chunk in events.chunks(MAX_ROWS_PER_STATEMENT) {
-            let rows: Vec<serde_json::Value> = chunk
+            // Tuples serialize as the JSON arrays `STREAM_EVENT_TABLE` unpacks, without a
+            // `serde_json::Value` tree per row.
+            let rows: Vec<_> = chunk
                 .iter()
                 .map(|e| {
-                    serde_json::json!([
+                    (
                         e.topic.as_str(),
                         bulk::uuid(e.patient_id),
                         e.resource_id.map(bulk::uuid),
                         bulk::time(e.occurred_at),
-                    ])
+                    )
                 })
                 .collect();
             STREAM_EVENT_TABLE.append(db, &rows).await?;
