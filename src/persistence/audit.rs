@@ -41,8 +41,8 @@ const AUDIT_TABLE: BulkTable = BulkTable {
 /// An event as the JSON array `AUDIT_TABLE` unpacks, borrowing its text rather than copying it
 /// into a `serde_json::Value` first: every audited read passes through here.
 type JsonRow<'a> = (
-    serde_json::Value,
-    Option<serde_json::Value>,
+    String,
+    Option<String>,
     &'a Option<String>,
     Option<&'static str>,
     &'static str,

@@ -8,7 +8,6 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{DbBackend, Statement};
-use serde_json::Value;
 use uuid::Uuid;
 
 use super::{Executor, StoreError, StoreResult};
@@ -251,13 +250,13 @@ pub async fn packed_in<C: Executor, T: serde::de::DeserializeOwned>(
 }
 
 /// A time as both databases read it back: RFC 3339 with the UTC offset, as the driver writes.
-pub fn time(t: DateTime<Utc>) -> Value {
-    Value::String(t.to_rfc3339_opts(SecondsFormat::AutoSi, false))
+pub fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
 /// A UUID as simple hex (SQLite unhexes it into its blob; PostgreSQL parses it).
-pub fn uuid(id: Uuid) -> Value {
-    Value::String(id.simple().to_string())
+pub fn uuid(id: Uuid) -> String {
+    id.simple().to_string()
 }
 
 #[cfg(test)]
@@ -300,13 +299,7 @@ mod tests {
         let at = DateTime::parse_from_rfc3339("2026-11-24T08:00:00.5Z")
             .unwrap()
             .with_timezone(&Utc);
-        assert_eq!(
-            time(at),
-            Value::String("2026-11-24T08:00:00.500+00:00".into())
-        );
-        assert_eq!(
-            uuid(Uuid::nil()),
-            Value::String("00000000000000000000000000000000".into())
-        );
+        assert_eq!(time(at), "2026-11-24T08:00:00.500+00:00");
+        assert_eq!(uuid(Uuid::nil()), "00000000000000000000000000000000");
     }
 }
