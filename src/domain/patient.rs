@@ -24,6 +24,12 @@ macro_rules! text_value {
                 &self.0
             }
         }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
     };
 }
 
@@ -43,6 +49,18 @@ text_value!(
     /// A bed on the ward.
     Bed, 1, 16
 );
+
+/// The text inside, handed over without a copy (responses take ownership of what they show).
+macro_rules! into_string {
+    ($($name:ident),*) => {
+        $(impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        })*
+    };
+}
+into_string!(Mrn, Icd10Code, Phone, Email);
 
 /// Medical record number: 1-32 letters, digits and `-`, unique across the registry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -15,13 +15,14 @@ pub struct Link {
     pub href: String,
 }
 
-/// Links by relation name (`self`, `next`, `collection`, ...).
-pub type Links = BTreeMap<String, Link>;
+/// Links by relation name (`self`, `next`, `collection`, ...). Relation names are fixed words,
+/// so they are never copied into a `String` per response.
+pub type Links = BTreeMap<&'static str, Link>;
 
-pub fn links<const N: usize>(pairs: [(&str, String); N]) -> Links {
+pub fn links<const N: usize>(pairs: [(&'static str, String); N]) -> Links {
     pairs
         .into_iter()
-        .map(|(rel, href)| (rel.to_owned(), Link { href }))
+        .map(|(rel, href)| (rel, Link { href }))
         .collect()
 }
 
@@ -55,13 +56,13 @@ pub fn page_links<T>(path: &str, query: &str, page: &Page<T>) -> Links {
         this.push_str(&format!("&offset={offset}"));
     }
     let mut out = Links::new();
-    out.insert("self".into(), Link { href: join(this) });
+    out.insert("self", Link { href: join(this) });
     match (request.offset, &request.after) {
         // A plain offset page links onwards by offset, as its reader expects.
         (Some(offset), None) => {
             if page.next_cursor.is_some() {
                 out.insert(
-                    "next".into(),
+                    "next",
                     Link {
                         href: join(format!("limit={limit}&offset={}", offset + limit)),
                     },
@@ -69,7 +70,7 @@ pub fn page_links<T>(path: &str, query: &str, page: &Page<T>) -> Links {
             }
             if offset > 0 {
                 out.insert(
-                    "prev".into(),
+                    "prev",
                     Link {
                         href: join(format!(
                             "limit={limit}&offset={}",
@@ -82,7 +83,7 @@ pub fn page_links<T>(path: &str, query: &str, page: &Page<T>) -> Links {
         _ => {
             if let Some(cursor) = &page.next_cursor {
                 out.insert(
-                    "next".into(),
+                    "next",
                     Link {
                         href: join(format!("limit={limit}&cursor={}", cursor.encode())),
                     },
@@ -95,15 +96,18 @@ pub fn page_links<T>(path: &str, query: &str, page: &Page<T>) -> Links {
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters pass through).
 pub fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
+                out.push(b as char);
             }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+            // Writing to a String cannot fail.
+            _ => _ = write!(out, "%{b:02X}"),
+        }
+    }
+    out
 }
 
 /// A filter query string from optional `(name, value)` pairs.
@@ -113,4 +117,26 @@ pub fn filter_query(pairs: &[(&str, Option<String>)]) -> String {
         .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
         .collect::<Vec<_>>()
         .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_keeps_unreserved_bytes_and_escapes_the_rest() {
+        assert_eq!(encode("ONC-1_a.b~Z9"), "ONC-1_a.b~Z9");
+        assert_eq!(encode("ONC 1/ä&x=y"), "ONC%201%2F%C3%A4%26x%3Dy");
+        assert_eq!(encode(""), "");
+    }
+
+    #[test]
+    fn links_keep_the_relation_names_in_order() {
+        let l = links([("self", api("/x")), ("collection", api("/xs"))]);
+        let json = serde_json::to_string(&l).unwrap();
+        assert_eq!(
+            json,
+            r#"{"collection":{"href":"/api/v1/xs"},"self":{"href":"/api/v1/x"}}"#
+        );
+    }
 }

@@ -61,7 +61,7 @@ impl From<Notification> for NotificationResponse {
         }
         if let Some(exam) = n.exam_id {
             l.insert(
-                "exam".to_owned(),
+                "exam",
                 super::links::Link {
                     href: api(&format!("/exams/{exam}")),
                 },

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::extract::{Authorized, Json, Path, ValidJson, ValidQuery, page_request};
+use super::API_PREFIX;
 use super::links::{Links, api, filter_query, links, page_links};
 use crate::app::AppState;
 use crate::domain::FieldErrors;
@@ -133,40 +134,41 @@ pub struct PatientResponse {
 
 impl From<Patient> for PatientResponse {
     fn from(p: Patient) -> Self {
-        let this = api(&format!("/patients/{}", p.id));
+        // Every chart opened builds these: one `format!` per link, no intermediate strings.
+        let id = p.id;
         Self {
             links: links([
-                ("self", this),
-                ("collection", api("/patients")),
+                ("self", format!("{API_PREFIX}/patients/{id}")),
+                ("collection", format!("{API_PREFIX}/patients")),
                 (
                     "vital_signs",
-                    api(&format!("/patients/{}/vital-signs", p.id)),
+                    format!("{API_PREFIX}/patients/{id}/vital-signs"),
                 ),
                 (
                     "lab_results",
-                    api(&format!("/patients/{}/lab-results", p.id)),
+                    format!("{API_PREFIX}/patients/{id}/lab-results"),
                 ),
                 (
                     "ward",
-                    api(&format!(
-                        "/patients?ward={}",
+                    format!(
+                        "{API_PREFIX}/patients?ward={}",
                         super::links::encode(p.ward.as_str())
-                    )),
+                    ),
                 ),
             ]),
-            id: p.id,
-            mrn: p.mrn.as_str().to_owned(),
-            first_name: p.first_name.as_str().to_owned(),
-            last_name: p.last_name.as_str().to_owned(),
+            id,
+            mrn: p.mrn.into(),
+            first_name: p.first_name.into(),
+            last_name: p.last_name.into(),
             birth_date: p.birth_date.date(),
             sex: p.sex.into(),
-            diagnosis: p.diagnosis.as_str().to_owned(),
-            icd10_code: p.icd10_code.map(|c| c.as_str().to_owned()),
-            ward: p.ward.as_str().to_owned(),
-            bed: p.bed.map(|b| b.as_str().to_owned()),
+            diagnosis: p.diagnosis.into(),
+            icd10_code: p.icd10_code.map(String::from),
+            ward: p.ward.into(),
+            bed: p.bed.map(String::from),
             status: p.status.into(),
-            phone: p.phone.map(|v| v.as_str().to_owned()),
-            email: p.email.map(|v| v.as_str().to_owned()),
+            phone: p.phone.map(String::from),
+            email: p.email.map(String::from),
             preferred_contact: p.preferred_contact.into(),
             spo2_scale: p.clinical.spo2_scale.as_u8(),
             last_systemic_therapy_on: p.clinical.last_systemic_therapy_on,
