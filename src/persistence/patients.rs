@@ -35,6 +35,41 @@ pub struct PatientFilter {
     pub q: Option<String>,
 }
 
+/// A `patient` row read by position in the select list rather than by column name: the hot
+/// read decodes every column of every chart opened, and a lookup by name hashes the name each
+/// time. `Entity::find()` selects the columns in the order `Column` declares them, which is
+/// what `Column::X as usize` counts (`the_select_lists_columns_in_declaration_order` checks it).
+struct PatientRow(patient::Model);
+
+impl FromQueryResult for PatientRow {
+    fn from_query_result(row: &sea_orm::QueryResult, _pre: &str) -> Result<Self, sea_orm::DbErr> {
+        Ok(Self(patient::Model {
+            id: row.try_get_by_index(Column::Id as usize)?,
+            mrn: row.try_get_by_index(Column::Mrn as usize)?,
+            first_name: row.try_get_by_index(Column::FirstName as usize)?,
+            last_name: row.try_get_by_index(Column::LastName as usize)?,
+            birth_date: row.try_get_by_index(Column::BirthDate as usize)?,
+            sex: row.try_get_by_index(Column::Sex as usize)?,
+            diagnosis: row.try_get_by_index(Column::Diagnosis as usize)?,
+            icd10_code: row.try_get_by_index(Column::Icd10Code as usize)?,
+            ward: row.try_get_by_index(Column::Ward as usize)?,
+            bed: row.try_get_by_index(Column::Bed as usize)?,
+            status: row.try_get_by_index(Column::Status as usize)?,
+            phone: row.try_get_by_index(Column::Phone as usize)?,
+            email: row.try_get_by_index(Column::Email as usize)?,
+            preferred_contact: row.try_get_by_index(Column::PreferredContact as usize)?,
+            spo2_scale: row.try_get_by_index(Column::Spo2Scale as usize)?,
+            last_systemic_therapy_on: row
+                .try_get_by_index(Column::LastSystemicTherapyOn as usize)?,
+            search_text: row.try_get_by_index(Column::SearchText as usize)?,
+            version: row.try_get_by_index(Column::Version as usize)?,
+            created_at: row.try_get_by_index(Column::CreatedAt as usize)?,
+            updated_at: row.try_get_by_index(Column::UpdatedAt as usize)?,
+            deleted_at: row.try_get_by_index(Column::DeletedAt as usize)?,
+        }))
+    }
+}
+
 fn to_domain(row: &patient::Model) -> StoreResult<Patient> {
     fn opt<T>(
         col: &str,
@@ -141,8 +176,8 @@ impl PatientRepository {
         );
         // `find_by_statement`, not `Entity::find().from_raw_sql`: that would still build the
         // select's column list first, only to throw it away.
-        let rows = patient::Model::find_by_statement(statement).all(db).await?;
-        rows.first().map(to_domain).transpose()
+        let rows = PatientRow::find_by_statement(statement).all(db).await?;
+        rows.first().map(|row| to_domain(&row.0)).transpose()
     }
 
     /// The patient, locked until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's
@@ -328,4 +363,38 @@ fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{DbBackend, EntityTrait, IdenStatic, Iterable, QueryTrait};
+
+    use super::{Column, Entity};
+
+    /// `PatientRow` reads column `c` at position `c as usize`; that holds only while the
+    /// select lists the columns in declaration order, every one of them.
+    #[test]
+    fn the_select_lists_columns_in_declaration_order() {
+        let sql = Entity::find().build(DbBackend::Sqlite).to_string();
+        let listed = sql
+            .strip_prefix("SELECT ")
+            .and_then(|s| s.split(" FROM ").next())
+            .expect("a SELECT ... FROM statement");
+        let names: Vec<String> = listed
+            .split(", ")
+            .map(|c| {
+                c.rsplit('.')
+                    .next()
+                    .unwrap_or(c)
+                    .trim_matches('"')
+                    .to_owned()
+            })
+            .collect();
+        let columns: Vec<Column> = Column::iter().collect();
+        assert_eq!(names.len(), columns.len(), "{sql}");
+        for (position, column) in columns.into_iter().enumerate() {
+            assert_eq!(column as usize, position);
+            assert_eq!(names[position], column.as_str(), "{sql}");
+        }
+    }
 }

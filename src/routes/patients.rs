@@ -13,8 +13,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::extract::{Authorized, Json, Path, ValidJson, ValidQuery, page_request};
 use super::API_PREFIX;
+use super::extract::{Authorized, Json, Path, ValidJson, ValidQuery, page_request};
 use super::links::{Links, api, filter_query, links, page_links};
 use crate::app::AppState;
 use crate::domain::FieldErrors;
