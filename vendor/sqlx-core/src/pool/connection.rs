@@ -203,6 +203,24 @@ impl<DB: Database> Drop for PoolConnection<DB> {
             return;
         }
 
+        // Patched (see vendor/README.md): a SQLite connection goes back without a ping (see
+        // `Floating::return_to_pool`), so when the pool is open, the connection young enough and
+        // no `after_release` hook is set, nothing in returning it needs to wait: put it back on
+        // the idle queue here instead of spawning a task per release.
+        if DB::NAME == "SQLite" && !self.pool.is_closed() && self.pool.options.after_release.is_none()
+        {
+            let young = self
+                .live
+                .as_ref()
+                .is_some_and(|live| !is_beyond_max_lifetime(live, &self.pool.options));
+            if young {
+                if let Some(live) = self.live.take() {
+                    live.float(self.pool.clone()).release();
+                }
+                return;
+            }
+        }
+
         // We still need to spawn a task to maintain `min_connections`.
         if self.live.is_some() || self.pool.options.min_connections > 0 {
             crate::rt::spawn(self.return_to_pool());
