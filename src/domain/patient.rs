@@ -24,12 +24,6 @@ macro_rules! text_value {
                 &self.0
             }
         }
-
-        impl From<$name> for String {
-            fn from(value: $name) -> String {
-                value.0
-            }
-        }
     };
 }
 
@@ -60,7 +54,9 @@ macro_rules! into_string {
         })*
     };
 }
-into_string!(Mrn, Icd10Code, Phone, Email);
+into_string!(
+    PersonName, Diagnosis, Ward, Bed, Mrn, Icd10Code, Phone, Email
+);
 
 /// Medical record number: 1-32 letters, digits and `-`, unique across the registry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
