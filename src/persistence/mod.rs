@@ -311,6 +311,34 @@ mod tests {
         }
     }
 
+    /// `.cargo/config.toml` builds the bundled SQLite with these options; a build that loses
+    /// them (another SQLite linked, the variable not read) writes every batch's statement
+    /// journal to a temporary file again.
+    #[tokio::test]
+    async fn the_bundled_sqlite_has_the_compile_options_the_writer_relies_on() {
+        use sea_orm::ConnectionTrait;
+        let db = super::Database::connect("sqlite::memory:", Default::default())
+            .await
+            .unwrap();
+        let options: Vec<String> = db
+            .reader()
+            .query_all_raw(sea_orm::Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA compile_options",
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get_by_index::<String>(0).unwrap())
+            .collect();
+        for expected in ["DEFAULT_MEMSTATUS=0", "STMTJRNL_SPILL=4194304"] {
+            assert!(
+                options.iter().any(|o| o == expected),
+                "{expected} missing from {options:?}"
+            );
+        }
+    }
+
     #[test]
     #[should_panic(expected = "takes 1 values, not 0")]
     fn a_built_statement_refuses_the_wrong_number_of_values() {
