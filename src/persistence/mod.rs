@@ -331,11 +331,7 @@ mod tests {
             .iter()
             .map(|row| row.try_get_by_index::<String>(0).unwrap())
             .collect();
-        for expected in [
-            "DEFAULT_MEMSTATUS=0",
-            "STMTJRNL_SPILL=4194304",
-            "DEFAULT_PCACHE_INITSZ=64",
-        ] {
+        for expected in ["DEFAULT_MEMSTATUS=0", "STMTJRNL_SPILL=4194304"] {
             assert!(
                 options.iter().any(|o| o == expected),
                 "{expected} missing from {options:?}"
