@@ -58,18 +58,8 @@ for turn in "${TURNS[@]}"; do
     curl -fsS -o /dev/null "$url/hello" 2>/dev/null && break; sleep 0.1; done
 done
 
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-HZ=$(getconf CLK_TCK)
 TSV=$RESULTS/results.tsv
 printf 'round\tbinary\treq_per_s\tp99_ms\terrors\tcpu_us_per_req\tbusiest_db_thread_us_per_req\n' >"$TSV"
-# Per-thread ticks of the driver's connection threads, "tid ticks" per line.
-db_ticks() {
-  local t
-  for t in /proc/"$1"/task/*; do
-    [[ $(cat "$t/comm" 2>/dev/null) == sqlx-sqlite-wor* ]] && awk '{print $1, $14 + $15}' "$t/stat"
-  done
-  return 0
-}
 # turn ROUND LABEL PID URL PATH [DURATION]
 turn() {
   local before out db_before busiest
@@ -78,8 +68,7 @@ turn() {
   out=$(BENCH_SCENARIO=get BENCH_PATH=$5 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${6:-$DURATION}" \
     -s bench/wrk.lua "$4" | grep '^BENCH_RESULT')
   # The busiest connection thread: on the server, the one writer, committing the audit batches.
-  busiest=$(awk 'NR == FNR { b[$1] = $2; next } { d = $2 - b[$1]; if (d > m) m = d } END { print m + 0 }' \
-    <(printf '%s\n' "$db_before") <(db_ticks "$3"))
+  busiest=$(busiest_ticks "$db_before" "$(db_ticks "$3")")
   awk -v r="$1" -v n="$2" -v t="$(( $(ticks "$3") - before ))" -v w="$busiest" -v hz="$HZ" '{
       for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
       n_req = v["requests"] > 0 ? v["requests"] : 1

@@ -53,3 +53,20 @@ start_server() {
   PID=$!
   for _ in $(seq 1 600); do curl -fsS -o /dev/null "$BASE/health/ready" 2>/dev/null && break; sleep 0.1; done
 }
+
+# CPU time of a process in clock ticks (user + system), for CPU per request around a wrk run.
+HZ=$(getconf CLK_TCK)
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Per-thread ticks of the driver's connection threads, "tid ticks" per line.
+db_ticks() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    [[ $(cat "$t/comm" 2>/dev/null) == sqlx-sqlite-wor* ]] && awk '{print $1, $14 + $15}' "$t/stat"
+  done
+  return 0
+}
+# busiest_ticks BEFORE AFTER: the largest per-thread difference of two db_ticks listings.
+busiest_ticks() {
+  awk 'NR == FNR { b[$1] = $2; next } { d = $2 - b[$1]; if (d > m) m = d } END { print m + 0 }' \
+    <(printf '%s\n' "$1") <(printf '%s\n' "$2")
+}

@@ -33,17 +33,27 @@ printf '%s' "$BENCH_PASSWORD" | DATABASE_URL=$URL "$BIN" create-user --username 
 
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$PID/status"; }
 TSV=$RESULTS/results.tsv
-printf 'scenario\tsets_per_s\treq_per_s\tp50_ms\tp99_ms\terrors\trss_mib\n' >"$TSV"
-row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$TSV"; }
+printf 'scenario\tsets_per_s\treq_per_s\tp50_ms\tp99_ms\terrors\trss_mib\tcpu_ms_per_req\tdb_thread_ms_per_req\n' >"$TSV"
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\t-\n' "$@" >>"$TSV"; }
 
+# Besides throughput and latency, each wrk scenario reports the server's CPU per request and that
+# of its busiest database thread (on SQLite the one writer, the serial part of every write).
 wrk_run() { # wrk_run NAME SETS_PER_REQUEST [CONNECTIONS]: env VITALS_* set by the caller
-  local out=$RESULTS/wrk-$1.txt line c=${3:-$CONNECTIONS}
+  local out=$RESULTS/wrk-$1.txt line c=${3:-$CONNECTIONS} before db_before busiest
+  before=$(ticks "$PID")
+  db_before=$(db_ticks "$PID")
   wrk -t"$THREADS" -c"$c" -d"$DURATION" --timeout 60s --latency -s bench/vitals.lua "$BASE" >"$out"
+  busiest=$(busiest_ticks "$db_before" "$(db_ticks "$PID")")
   line=$(grep '^BENCH_RESULT' "$out")
-  awk -v n="$1" -v k="$2" -v m="$(( $(rss) / 1024 ))" '{
+  awk -v n="$1" -v k="$2" -v m="$(( $(rss) / 1024 ))" -v t="$(( $(ticks "$PID") - before ))" \
+      -v w="$busiest" -v hz="$HZ" '{
       for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-      printf "%s\t%.0f\t%.1f\t%s\t%s\t%d\t%s\n", n, v["rps"] * k, v["rps"], v["p50_ms"], v["p99_ms"],
-             v["status_errors"] + v["socket_errors"], m }' <<<"$line" >>"$TSV"
+      n_req = v["requests"] > 0 ? v["requests"] : 1
+      # PostgreSQL has no driver threads of its own to measure.
+      db = w > 0 ? sprintf("%.2f", w * 1e3 / hz / n_req) : "-"
+      printf "%s\t%.0f\t%.1f\t%s\t%s\t%d\t%s\t%.2f\t%s\n", n, v["rps"] * k, v["rps"], v["p50_ms"],
+             v["p99_ms"], v["status_errors"] + v["socket_errors"], m, t * 1e3 / hz / n_req, db }' \
+    <<<"$line" >>"$TSV"
   tail -n 1 "$TSV"
 }
 
@@ -125,8 +135,9 @@ fi
   python3 - "$TSV" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-head = ["scenario", "sets/s", "req/s", "p50 ms", "p99 ms", "errors", "RSS MiB"]
-table = [[r["scenario"], r["sets_per_s"], r["req_per_s"], r["p50_ms"], r["p99_ms"], r["errors"], r["rss_mib"]] for r in rows]
+head = ["scenario", "sets/s", "req/s", "p50 ms", "p99 ms", "errors", "RSS MiB", "CPU ms/req", "DB thread ms/req"]
+keys = ["scenario", "sets_per_s", "req_per_s", "p50_ms", "p99_ms", "errors", "rss_mib", "cpu_ms_per_req", "db_thread_ms_per_req"]
+table = [[r[k] for k in keys] for r in rows]
 widths = [max(len(str(x)) for x in col) for col in zip(head, *table)]
 for line in [head, ["-" * w for w in widths], *table]:
     print("| " + " | ".join(str(x).ljust(w) for x, w in zip(line, widths)) + " |")
