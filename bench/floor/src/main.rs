@@ -4,7 +4,9 @@
 //! - `GET /hello`          -> "Hello, World!"
 //! - `GET /json`           -> a small JSON object
 //! - `GET /patients/{id}`  -> HS256 bearer check + `SELECT * FROM patient WHERE id = ?`
-//!   on the SQLite file the main server created, returned as JSON.
+//!   on the SQLite file the main server created, returned as JSON; or, given a PostgreSQL URL,
+//!   the same read on the main server's PostgreSQL database, with the row's JSON built by
+//!   PostgreSQL itself (`row_to_json`), the least work a Rust server can do for it.
 //!
 //! The main server's `GET /api/v1/patients/{id}` is judged against the third route
 //! measured in the same run (see shared/PERF-NOTES.md), so this must stay lean:
@@ -12,8 +14,8 @@
 //!
 //! Configuration (environment):
 //! - `JWT_SECRET`   (required) the same secret the main server signs with.
-//! - `FLOOR_DB`     path to the SQLite file, or a `sqlite://PATH?...` URL.
-//!   Falls back to `DATABASE_URL`.
+//! - `FLOOR_DB`     path to the SQLite file, a `sqlite://PATH?...` URL, or a
+//!   `postgres://...` URL. Falls back to `DATABASE_URL`.
 //! - `FLOOR_BIND`   listen address, default `127.0.0.1:18090`.
 //! - `FLOOR_POOL`   reader pool size, default 8 (the pool size the note's floor uses).
 
@@ -30,6 +32,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
 use serde_json::{Map, Value, json};
 use sqlx::{
     Column, Row, TypeInfo, ValueRef,
+    postgres::{PgPool, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow},
 };
 
@@ -48,11 +51,16 @@ enum IdMode {
     Integer,
 }
 
+/// The database the floor reads.
+enum Store {
+    Sqlite { pool: SqlitePool, id_mode: IdMode },
+    Postgres(PgPool),
+}
+
 struct AppState {
-    pool: SqlitePool,
+    store: Store,
     key: DecodingKey,
     validation: Validation,
-    id_mode: IdMode,
 }
 
 #[tokio::main]
@@ -67,37 +75,46 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(8);
 
-    // Accept a plain path or the main server's URL form (sqlite://PATH?mode=rwc).
-    let path = db
-        .strip_prefix("sqlite://")
-        .or_else(|| db.strip_prefix("sqlite:"))
-        .unwrap_or(&db);
-    let path = path.split('?').next().unwrap_or(path);
+    let (store, described) = if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        let pool = PgPoolOptions::new()
+            .min_connections(pool_size)
+            .max_connections(pool_size)
+            .connect(&db)
+            .await?;
+        (Store::Postgres(pool), "postgres".to_owned())
+    } else {
+        // Accept a plain path or the main server's URL form (sqlite://PATH?mode=rwc).
+        let path = db
+            .strip_prefix("sqlite://")
+            .or_else(|| db.strip_prefix("sqlite:"))
+            .unwrap_or(&db);
+        let path = path.split('?').next().unwrap_or(path);
 
-    // WAL so readers never block on the (absent) writer; busy_timeout in case the
-    // main server is still checkpointing when we start. No create: the file must
-    // be the one the main server migrated and seeded.
-    let opts = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
-        .create_if_missing(false)
-        .journal_mode(SqliteJournalMode::Wal)
-        .busy_timeout(Duration::from_secs(5));
-    let pool = SqlitePoolOptions::new()
-        .min_connections(pool_size)
-        .max_connections(pool_size)
-        .connect_with(opts)
-        .await?;
-
-    let id_mode = detect_id_mode(&pool).await?;
+        // WAL so readers never block on the (absent) writer; busy_timeout in case the
+        // main server is still checkpointing when we start. No create: the file must
+        // be the one the main server migrated and seeded.
+        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
+            .create_if_missing(false)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .min_connections(pool_size)
+            .max_connections(pool_size)
+            .connect_with(opts)
+            .await?;
+        let id_mode = detect_id_mode(&pool).await?;
+        let described = format!("{path}, id {id_mode:?}");
+        (Store::Sqlite { pool, id_mode }, described)
+    };
 
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_issuer(&[ISSUER]);
     validation.set_audience(&[AUDIENCE]);
 
     let state = Arc::new(AppState {
-        pool,
+        store,
         key: DecodingKey::from_secret(secret.as_bytes()),
         validation,
-        id_mode,
     });
 
     let app = Router::new()
@@ -110,7 +127,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_state(state);
 
     let listener = tokio::net::TcpListener::bind(&bind).await?;
-    eprintln!("floor listening on {bind} (db {path}, pool {pool_size}, id {id_mode:?})");
+    eprintln!("floor listening on {bind} (db {described}, pool {pool_size})");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await?;
@@ -148,8 +165,12 @@ async fn get_patient(
     }
 
     // 2. Point read by primary key, bound the way ids are stored.
+    let (pool, id_mode) = match &state.store {
+        Store::Sqlite { pool, id_mode } => (pool, *id_mode),
+        Store::Postgres(pool) => return get_patient_pg(pool, id).await,
+    };
     let query = sqlx::query("SELECT * FROM patient WHERE id = ?");
-    let query = match state.id_mode {
+    let query = match id_mode {
         IdMode::Text => query.bind(id),
         IdMode::Integer => match id.parse::<i64>() {
             Ok(n) => query.bind(n),
@@ -160,8 +181,27 @@ async fn get_patient(
             None => return StatusCode::NOT_FOUND.into_response(),
         },
     };
-    match query.fetch_optional(&state.pool).await {
+    match query.fetch_optional(pool).await {
         Ok(Some(row)) => Json(row_to_json(&row)).into_response(),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// The PostgreSQL read: one statement (prepared once per connection by sqlx), the row turned
+/// into JSON text by the database, sent on as it is. A malformed id is a 404 before the query,
+/// where the cast to `uuid` would fail.
+async fn get_patient_pg(pool: &PgPool, id: String) -> Response {
+    if uuid_bytes(&id).is_none() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let json: Result<Option<String>, _> =
+        sqlx::query_scalar("SELECT row_to_json(p)::text FROM patient p WHERE p.id = $1::uuid")
+            .bind(id)
+            .fetch_optional(pool)
+            .await;
+    match json {
+        Ok(Some(body)) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
