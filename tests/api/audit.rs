@@ -554,6 +554,54 @@ async fn fifty_concurrent_reads_leave_fifty_read_events() {
     );
 }
 
+/// A read is answered only once its audit event is stored: when the log cannot take events, the
+/// chart does not leave the server, and the reads after the log is back are served and audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_whose_audit_events_cannot_be_stored_are_refused() {
+    let app = TestApp::spawn().await;
+    let physician = app.token(Role::Physician).await;
+    let body = patient_body();
+    let mrn = body["mrn"].as_str().unwrap().to_owned();
+    let id = app.create_patient(&physician, body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/patients/{id}");
+    let writer = app.db().writer();
+
+    writer
+        .execute_unprepared("ALTER TABLE audit_event RENAME TO audit_event_away")
+        .await
+        .unwrap();
+    let refused = join_all((0..20).map(|_| app.get(&path).bearer(&physician).send())).await;
+    for r in &refused {
+        let problem = r.problem(StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!r.body.to_string().contains(&mrn), "{problem}");
+        assert!(
+            !r.body.to_string().contains("audit_event"),
+            "the cause is logged, not shown: {problem}"
+        );
+    }
+    writer
+        .execute_unprepared("ALTER TABLE audit_event_away RENAME TO audit_event")
+        .await
+        .unwrap();
+
+    let served = join_all((0..20).map(|_| app.get(&path).bearer(&physician).send())).await;
+    for r in &served {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body["mrn"], mrn.as_str());
+    }
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM audit_event WHERE action = 'read' AND resource_id = '{id}'"
+        ))
+        .await,
+        20,
+        "only the reads that were served are in the log"
+    );
+}
+
 #[tokio::test]
 async fn a_list_audits_a_read_of_every_patient_it_shows() {
     let app = TestApp::spawn().await;
