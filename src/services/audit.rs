@@ -35,8 +35,7 @@ impl AuditLog {
     /// Starts the group-commit task on the current runtime.
     pub fn start(db: Database) -> Self {
         let (queue, receiver) = mpsc::channel(4 * MAX_BATCH);
-        let in_flight = commits_in_flight(&db);
-        tokio::spawn(group_commit(db.clone(), receiver, in_flight));
+        tokio::spawn(group_commit(db.clone(), receiver));
         Self { db, queue }
     }
 
@@ -95,28 +94,22 @@ impl AuditLog {
 
 /// How long a batch waits for more events once reads are arriving together. A commit costs the
 /// same few log pages whether it holds one event or a hundred, and a commit is quick, so without
-/// the wait each read of a busy ward would pay for a commit of its own.
-const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
+/// the wait each read of a busy ward would pay for a commit of its own. A quarter of a
+/// millisecond is enough for that: at a whole one the reads waiting in the batch left the
+/// machine idle, and the hot read on SQLite did 20,400 req/s against 26,700 (bench/README.md).
+const LINGER: std::time::Duration = std::time::Duration::from_micros(250);
 
-/// How many batches may be committing at once.
-///
-/// SQLite has one writer: a second batch would only queue behind the first, and every extra
-/// commit empties each reader's page cache, so there batches commit one after another.
-///
-/// PostgreSQL commits concurrent transactions side by side, and a small commit spends most of
-/// its time waiting for the log flush. Committing one batch at a time left a fifth of the
-/// machine idle under load, with reads queued behind each flush. Two batches in flight took the
-/// hot read from about 12,100 to 13,900 req/s (bench/README.md). Eight did no better, and each
-/// batch in flight holds one of the pool's connections.
-fn commits_in_flight(db: &Database) -> usize {
-    match db.backend() {
-        sea_orm::DbBackend::Sqlite => 1,
-        _ => 2,
-    }
-}
+/// How many batches may be committing at once. With one, the database sat idle between two
+/// batches: the commit's answer travelled back, the next batch was built and sent, and every
+/// read waiting for it waited for that too. With two, the next batch is already queued at the
+/// database when the last one commits (on SQLite, behind it on the one writer; PostgreSQL
+/// commits them side by side). That left a fifth of the machine idle under load on both
+/// databases; measured in bench/README.md ("Ninth session"). More did no better, and each
+/// batch in flight holds a connection.
+const COMMITS_IN_FLIGHT: usize = 2;
 
-async fn group_commit(db: Database, mut receiver: mpsc::Receiver<Pending>, in_flight: usize) {
-    let slots = Arc::new(Semaphore::new(in_flight));
+async fn group_commit(db: Database, mut receiver: mpsc::Receiver<Pending>) {
+    let slots = Arc::new(Semaphore::new(COMMITS_IN_FLIGHT));
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut busy = false;
     // `recv_many` waits for the first request, then takes whatever else is already queued.
