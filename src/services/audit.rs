@@ -115,8 +115,7 @@ async fn group_commit(db: Database, mut receiver: mpsc::Receiver<Pending>) {
     let mut busy = false;
     // `recv_many` waits for the first request, then takes whatever else is already queued.
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        // The semaphore is never closed, so this only waits for a commit to finish; what
-        // arrives meanwhile joins this batch.
+        // The semaphore is never closed, so this only waits for a commit to finish.
         let Ok(slot) = slots.clone().acquire_owned().await else {
             break;
         };
@@ -133,6 +132,7 @@ async fn group_commit(db: Database, mut receiver: mpsc::Receiver<Pending>) {
                 }
             }
         }
+        // What arrived while this batch waited for a slot joins it.
         while batch.len() < MAX_BATCH {
             match receiver.try_recv() {
                 Ok(pending) => batch.push(pending),
