@@ -21,6 +21,7 @@ pub mod streams;
 pub mod tokens;
 pub mod users;
 pub mod vital_signs;
+pub mod vital_signs_commit;
 pub mod vital_signs_import;
 pub mod wards;
 

@@ -11,6 +11,7 @@ use super::ServiceError;
 use super::access::{Actor, Permit, ReadVitalSigns, RecordVitalSigns};
 use super::audit::AuditLog;
 use super::error::BatchItemError;
+use super::vital_signs_commit::ChartQueue;
 use crate::config::ClinicalRules;
 use crate::domain::FieldErrors;
 use crate::domain::alert::{
@@ -75,6 +76,7 @@ pub struct VitalSignsService {
     db: Database,
     audit: AuditLog,
     rules: ClinicalRules,
+    queue: ChartQueue,
 }
 
 fn record_event(actor: &Actor, action: AuditAction, kind: ResourceType, id: Uuid) -> NewAuditEvent {
@@ -215,7 +217,13 @@ impl ChartContext {
 
 impl VitalSignsService {
     pub fn new(db: Database, audit: AuditLog, rules: ClinicalRules) -> Self {
-        Self { db, audit, rules }
+        let queue = ChartQueue::start(db.clone(), rules);
+        Self {
+            db,
+            audit,
+            rules,
+            queue,
+        }
     }
 
     pub(crate) fn db(&self) -> &Database {
@@ -452,15 +460,14 @@ impl VitalSignsService {
         actor: &Actor,
         chartings: Vec<Charting>,
     ) -> Result<Vec<Charted>, ServiceError> {
-        let now = stored_precision(Utc::now());
-        let txn = self.db.begin().await?;
-        let charted = chart_in(&txn, actor, self.rules, chartings, now).await?;
-        txn.commit().await?;
-        Ok(charted)
+        self.queue.chart(actor, chartings).await
     }
 }
 
-/// Charts `chartings` inside `txn`: checks every patient, then scores, alerts and stores.
+/// Charts `chartings` inside `txn`: checks every patient, then scores, alerts and stores. A
+/// refusal (`BatchRefused`) comes before anything is written, so the transaction may go on
+/// without this request (the group commit relies on it); any other error may leave part of it
+/// written.
 pub(crate) async fn chart_in<C: Executor>(
     txn: &C,
     actor: &Actor,

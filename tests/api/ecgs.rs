@@ -214,7 +214,7 @@ async fn insights_are_stored_with_the_recording_and_served_from_there() {
 
     // The stored row is what answers: change it behind the service's back and the answer
     // follows, so nothing is recomputed on a read.
-    let row = format!("WHERE id = {}", uuid_literal(&app, id));
+    let row = format!("WHERE id = {}", app.uuid_literal(id));
     let stored = app.query(&format!("SELECT insights FROM ecg {row}")).await;
     let text: String = stored[0].try_get_by_index(0).unwrap();
     let marked = text.replacen(
@@ -259,14 +259,6 @@ async fn insights_are_stored_with_the_recording_and_served_from_there() {
     assert_eq!(r.body["leads"][0]["number_of_zero_crossings"], 2);
     assert_eq!(r.body["leads"][1]["number_of_zero_crossings"], 5);
     assert_eq!(r.body["leads"][0]["mean"], 0.25);
-}
-
-/// A UUID as a SQL literal of the engine in use (SQLite stores the 16 bytes).
-fn uuid_literal(app: &TestApp, id: &str) -> String {
-    match app.db().backend() {
-        sea_orm::DbBackend::Postgres => format!("'{id}'"),
-        _ => format!("X'{}'", id.replace('-', "")),
-    }
 }
 
 #[tokio::test]
@@ -468,14 +460,7 @@ async fn roles_patients_and_missing_recordings() {
         .problem(StatusCode::UNPROCESSABLE_ENTITY);
 
     // A discharged patient gets no new recording (as for vital signs), but keeps the old ones.
-    let r = app
-        .patch(&format!("/api/v1/patients/{patient}"))
-        .bearer(&nurse)
-        .header("if-match", "*")
-        .json(json!({"status": "discharged"}))
-        .send()
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    app.discharge(&nurse, &patient).await;
     let r = app
         .post(&path)
         .bearer(&nurse)

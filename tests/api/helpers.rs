@@ -373,6 +373,26 @@ impl TestApp {
         .expect("query")
     }
 
+    /// Discharges the patient (whatever its version).
+    pub async fn discharge(&self, token: &str, patient: &str) {
+        let r = self
+            .patch(&format!("/api/v1/patients/{patient}"))
+            .bearer(token)
+            .header("if-match", "*")
+            .json(serde_json::json!({"status": "discharged"}))
+            .send()
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+
+    /// A UUID as a SQL literal of the engine in use (SQLite stores the 16 bytes).
+    pub fn uuid_literal(&self, id: &str) -> String {
+        match self.db().backend() {
+            sea_orm::DbBackend::Postgres => format!("'{id}'"),
+            _ => format!("X'{}'", id.replace('-', "")),
+        }
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         let rows = self.query(sql).await;
         rows[0].try_get_by_index::<i64>(0).expect("a count")

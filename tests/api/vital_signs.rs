@@ -258,14 +258,7 @@ async fn only_nurses_and_physicians_chart_and_read_and_only_for_admitted_patient
         .send()
         .await;
     r.problem(StatusCode::NOT_FOUND);
-    let r = app
-        .patch(&format!("/api/v1/patients/{patient}"))
-        .bearer(&nurse)
-        .header("if-match", "*")
-        .json(json!({"status": "discharged"}))
-        .send()
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    app.discharge(&nurse, &patient).await;
     let r = app
         .post(&path)
         .bearer(&nurse)
@@ -838,4 +831,206 @@ async fn a_file_that_breaks_after_a_charted_chunk_charts_nothing() {
         0
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM stream_event").await, 0);
+}
+
+/// A request of `sets` for `patients` (a batch when there are several, else a single set).
+async fn chart_request(
+    app: &TestApp,
+    token: &str,
+    sets: Vec<(String, Value)>,
+) -> (StatusCode, Value) {
+    let r = if let [(patient, set)] = sets.as_slice() {
+        app.post(&format!("/api/v1/patients/{patient}/vital-signs"))
+            .bearer(token)
+            .json(set.clone())
+            .send()
+            .await
+    } else {
+        let records: Vec<Value> = sets
+            .into_iter()
+            .map(|(patient, mut set)| {
+                set["patient_id"] = json!(patient);
+                set
+            })
+            .collect();
+        app.post("/api/v1/vital-signs/batch")
+            .bearer(token)
+            .json(json!({ "records": records }))
+            .send()
+            .await
+    };
+    (r.status, r.body)
+}
+
+/// Sends every request at once, so that they queue for the writer together; answers in order.
+async fn chart_together(
+    app: &TestApp,
+    token: &str,
+    requests: &[Vec<(String, Value)>],
+) -> Vec<(StatusCode, Value)> {
+    futures::future::join_all(
+        requests
+            .iter()
+            .map(|sets| chart_request(app, token, sets.clone())),
+    )
+    .await
+}
+
+async fn admitted_patients(app: &TestApp, token: &str, n: usize) -> Vec<String> {
+    let mut patients = Vec::with_capacity(n);
+    for _ in 0..n {
+        patients.push(admitted_patient(app, token).await);
+    }
+    patients
+}
+
+/// Exactly `charted` sets are stored, each with its audit event and its change-feed entry.
+async fn assert_stored(app: &TestApp, charted: usize) {
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM vital_signs").await,
+        charted as i64
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_event WHERE action = 'create' \
+             AND resource_type = 'vital_signs'"
+        )
+        .await,
+        charted as i64
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM stream_event WHERE topic = 'vital_signs'")
+            .await,
+        charted as i64
+    );
+}
+
+#[tokio::test]
+async fn concurrent_chartings_each_stand_or_fall_alone() {
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let admitted = admitted_patients(&app, &nurse, 4).await;
+    let discharged = admitted_patient(&app, &nurse).await;
+    app.discharge(&nurse, &discharged).await;
+
+    // Requests arriving together are committed together; the refused ones must not take the
+    // others with them, nor leave anything behind.
+    let mut requests = Vec::new();
+    for n in 0..40 {
+        let patient = admitted[n % admitted.len()].clone();
+        let sets = match n % 5 {
+            0 => vec![(discharged.clone(), normal_set())],
+            1 => vec![
+                (patient.clone(), normal_set()),
+                (discharged.clone(), normal_set()),
+            ],
+            2 => vec![(patient.clone(), normal_set()), (patient, sick_set())],
+            _ => vec![(patient, normal_set())],
+        };
+        requests.push(sets);
+    }
+    let expected: Vec<(StatusCode, usize)> = requests
+        .iter()
+        .map(|sets| {
+            if sets.iter().any(|(p, _)| *p == discharged) {
+                (StatusCode::CONFLICT, 0)
+            } else {
+                (StatusCode::CREATED, sets.len())
+            }
+        })
+        .collect();
+    let answers = chart_together(&app, &nurse, &requests).await;
+    let mut charted = 0;
+    for ((status, body), (want, sets)) in answers.iter().zip(&expected) {
+        assert_eq!(status, want, "{body}");
+        if *want == StatusCode::CREATED {
+            let ids: Vec<&str> = match body["records"].as_array() {
+                Some(records) => records.iter().map(|r| r["id"].as_str().unwrap()).collect(),
+                None => vec![body["id"].as_str().unwrap()],
+            };
+            assert_eq!(ids.len(), *sets, "{body}");
+            for id in ids {
+                let stored = app
+                    .count(&format!(
+                        "SELECT COUNT(*) FROM vital_signs WHERE id = {}",
+                        app.uuid_literal(id)
+                    ))
+                    .await;
+                assert_eq!(stored, 1, "set {id} was answered as charted");
+            }
+            charted += sets;
+        }
+    }
+    assert_eq!(charted, 8 * 2 + 16);
+    assert_stored(&app, charted).await;
+    // One alert per patient and kind, however the sick sets were grouped.
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM (SELECT patient_id, kind FROM alert \
+             GROUP BY patient_id, kind HAVING COUNT(*) > 1) t"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_charting_that_fails_while_it_is_written_fails_alone() {
+    use sea_orm::ConnectionTrait;
+
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let patients = admitted_patients(&app, &nurse, 3).await;
+    // A fault the checks before writing cannot see: the database refuses one kind of set.
+    let writer = app.db().writer();
+    let faults: &[&str] = match app.db().backend() {
+        sea_orm::DbBackend::Postgres => &[
+            "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN \
+             IF NEW.note = 'poison' THEN RAISE EXCEPTION 'poisoned set'; END IF; \
+             RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON vital_signs \
+             FOR EACH ROW EXECUTE FUNCTION refuse_poison()",
+        ],
+        _ => &["CREATE TRIGGER refuse_poison BEFORE INSERT ON vital_signs \
+                WHEN NEW.note = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned set'); END"],
+    };
+    for sql in faults {
+        writer.execute_unprepared(sql).await.unwrap();
+    }
+    let poison = || {
+        let mut set = normal_set();
+        set["note"] = json!("poison");
+        set
+    };
+    let mut requests = Vec::new();
+    for n in 0..30 {
+        let patient = patients[n % patients.len()].clone();
+        requests.push(match n % 6 {
+            0 => vec![(patient, poison())],
+            1 => vec![(patient.clone(), normal_set()), (patient, poison())],
+            2 => vec![(patient.clone(), normal_set()), (patient, sick_set())],
+            _ => vec![(patient, normal_set())],
+        });
+    }
+    let answers = chart_together(&app, &nurse, &requests).await;
+    let mut charted = 0;
+    for ((status, body), sets) in answers.iter().zip(&requests) {
+        if sets.iter().any(|(_, s)| s["note"] == "poison") {
+            assert_eq!(*status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+            assert!(
+                !body.to_string().contains("poisoned"),
+                "the cause is logged, not shown: {body}"
+            );
+        } else {
+            assert_eq!(*status, StatusCode::CREATED, "{body}");
+            charted += sets.len();
+        }
+    }
+    assert_eq!(charted, 5 * 2 + 15);
+    assert_stored(&app, charted).await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM vital_signs WHERE note = 'poison'")
+            .await,
+        0
+    );
 }

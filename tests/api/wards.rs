@@ -130,14 +130,7 @@ async fn the_ward_overview_lists_the_wards_admitted_patients_sickest_first() {
     for p in [&elsewhere, &discharged, &deleted] {
         chart(&app, &nurse, p, sick_set()).await;
     }
-    let r = app
-        .patch(&format!("/api/v1/patients/{discharged}"))
-        .bearer(&nurse)
-        .header("if-match", "*")
-        .json(json!({"status": "discharged"}))
-        .send()
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    app.discharge(&nurse, &discharged).await;
     let r = app
         .delete(&format!("/api/v1/patients/{deleted}"))
         .bearer(&physician)

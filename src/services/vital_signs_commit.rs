@@ -1,0 +1,201 @@
+//! Group commit of charted vital signs: charting requests that arrive while another is being
+//! written are charted one after another in one transaction and committed together.
+//!
+//! Why: on SQLite every commit writes each page the transaction changed to the log. A round of
+//! sets for many patients changes one leaf of the chart index per patient, so two rounds
+//! committed apart write those leaves twice, and the commit was over a quarter of the one
+//! writer's time (bench/README.md). Charting requests that queue behind each other anyway share
+//! that work instead; a request on a quiet ward is committed at once, alone.
+//!
+//! What each request still gets: all of its sets or none, and an answer only once they are
+//! committed. A request refused before it wrote anything (a patient missing or not admitted) is
+//! answered at once and the rest of the group goes on. Any other failure rolls the whole group
+//! back, and every request of it is then charted again in a transaction of its own, so one
+//! request's failure never becomes another's. A request given up before its turn (its client
+//! gone, or past the request timeout) is skipped, as its rolled-back transaction was before.
+
+use chrono::Utc;
+use tokio::sync::{mpsc, oneshot};
+
+use super::ServiceError;
+use super::access::Actor;
+use super::vital_signs::{Charted, Charting, chart_in};
+use crate::config::ClinicalRules;
+use crate::domain::observation::stored_precision;
+use crate::persistence::Database;
+
+/// The most sets one group charts: enough to share a commit among a few full batches, few
+/// enough that the group does not hold the one writer (which read audits also wait for) much
+/// longer than a single full batch would.
+const MAX_GROUP_SETS: usize = 2000;
+
+struct Job {
+    actor: Actor,
+    chartings: Vec<Charting>,
+    answer: oneshot::Sender<Result<Vec<Charted>, ServiceError>>,
+}
+
+/// The queue in front of the group-commit task.
+#[derive(Clone)]
+pub(crate) struct ChartQueue {
+    sender: mpsc::Sender<Job>,
+}
+
+impl ChartQueue {
+    /// Starts the group-commit task on the current runtime.
+    pub(crate) fn start(db: Database, rules: ClinicalRules) -> Self {
+        let (sender, receiver) = mpsc::channel(1024);
+        tokio::spawn(group_commit(db, rules, receiver));
+        Self { sender }
+    }
+
+    /// Charts `chartings` in one transaction (shared with concurrent requests) and returns once
+    /// it is committed.
+    pub(crate) async fn chart(
+        &self,
+        actor: &Actor,
+        chartings: Vec<Charting>,
+    ) -> Result<Vec<Charted>, ServiceError> {
+        let (answer, answered) = oneshot::channel();
+        self.sender
+            .send(Job {
+                actor: actor.clone(),
+                chartings,
+                answer,
+            })
+            .await
+            .map_err(|_| ServiceError::internal("the charting writer has stopped"))?;
+        answered
+            .await
+            .map_err(|_| ServiceError::internal("the charting writer dropped a request"))?
+    }
+}
+
+async fn group_commit(db: Database, rules: ClinicalRules, mut receiver: mpsc::Receiver<Job>) {
+    // A request too large to join the group in hand starts the next one.
+    let mut carried: Option<Job> = None;
+    loop {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match receiver.recv().await {
+                Some(job) => job,
+                None => return,
+            },
+        };
+        let mut sets = first.chartings.len();
+        let mut group = vec![first];
+        // Whatever queued while the last group was written joins this one; nothing waits for
+        // more to arrive.
+        while sets < MAX_GROUP_SETS {
+            match receiver.try_recv() {
+                Ok(job) if sets + job.chartings.len() <= MAX_GROUP_SETS => {
+                    sets += job.chartings.len();
+                    group.push(job);
+                }
+                Ok(job) => {
+                    carried = Some(job);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        chart_group(&db, rules, group).await;
+    }
+}
+
+/// Charts a group in one transaction and answers every request of it.
+async fn chart_group(db: &Database, rules: ClinicalRules, group: Vec<Job>) {
+    if group.len() == 1 {
+        chart_one_by_one(db, rules, group).await;
+        return;
+    }
+    let txn = match db.begin().await {
+        Ok(txn) => txn,
+        Err(error) => {
+            tracing::error!(%error, "could not start a charting transaction");
+            for job in group {
+                let _ = job.answer.send(Err(ServiceError::internal(
+                    "could not start a charting transaction",
+                )));
+            }
+            return;
+        }
+    };
+    let mut charted = Vec::with_capacity(group.len());
+    let mut jobs = group.into_iter();
+    let mut failed = None;
+    for job in jobs.by_ref() {
+        // A request given up (its client gone, or past the request timeout) is not charted
+        // behind its back: that client would retry and chart the sets twice.
+        if job.answer.is_closed() {
+            continue;
+        }
+        let now = stored_precision(Utc::now());
+        match chart_in(&txn, &job.actor, rules, job.chartings.clone(), now).await {
+            Ok(sets) => charted.push((job, sets)),
+            // Refused before anything of it was written: the others go on.
+            Err(refused @ ServiceError::BatchRefused(_)) => {
+                let _ = job.answer.send(Err(refused));
+            }
+            Err(error) => {
+                failed = Some((job, error));
+                break;
+            }
+        }
+    }
+    let Some((failing, error)) = failed else {
+        match txn.commit().await {
+            Ok(()) => {
+                for (job, sets) in charted {
+                    let _ = job.answer.send(Ok(sets));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "a charting group failed to commit");
+                for (job, _) in charted {
+                    let _ = job
+                        .answer
+                        .send(Err(ServiceError::internal("charting failed to commit")));
+                }
+            }
+        }
+        return;
+    };
+    tracing::warn!(%error, "a charting group was rolled back; charting its requests one by one");
+    drop(txn);
+    let again = charted
+        .into_iter()
+        .map(|(job, _)| job)
+        .chain(std::iter::once(failing))
+        .chain(jobs);
+    chart_one_by_one(db, rules, again).await;
+}
+
+/// Charts each request in a transaction of its own, skipping those given up.
+async fn chart_one_by_one(
+    db: &Database,
+    rules: ClinicalRules,
+    jobs: impl IntoIterator<Item = Job>,
+) {
+    for job in jobs {
+        if job.answer.is_closed() {
+            continue;
+        }
+        let outcome = chart_alone(db, rules, &job.actor, job.chartings).await;
+        let _ = job.answer.send(outcome);
+    }
+}
+
+/// Charts one request in a transaction of its own.
+async fn chart_alone(
+    db: &Database,
+    rules: ClinicalRules,
+    actor: &Actor,
+    chartings: Vec<Charting>,
+) -> Result<Vec<Charted>, ServiceError> {
+    let now = stored_precision(Utc::now());
+    let txn = db.begin().await?;
+    let charted = chart_in(&txn, actor, rules, chartings, now).await?;
+    txn.commit().await?;
+    Ok(charted)
+}
