@@ -310,9 +310,8 @@ impl VitalSignsService {
             Some(observation) => {
                 let mut charted = chart_patients(
                     &txn,
-                    actor,
                     self.rules,
-                    vec![(0, &ClinicalState::from(&patient), observation)],
+                    vec![(0, actor, &ClinicalState::from(&patient), observation)],
                     Some(id),
                     now,
                     &mut events,
@@ -464,10 +463,7 @@ impl VitalSignsService {
     }
 }
 
-/// Charts `chartings` inside `txn`: checks every patient, then scores, alerts and stores. A
-/// refusal (`BatchRefused`) comes before anything is written, so the transaction may go on
-/// without this request (the group commit relies on it); any other error may leave part of it
-/// written.
+/// Charts `chartings` inside `txn`: checks every patient, then scores, alerts and stores.
 pub(crate) async fn chart_in<C: Executor>(
     txn: &C,
     actor: &Actor,
@@ -475,7 +471,43 @@ pub(crate) async fn chart_in<C: Executor>(
     chartings: Vec<Charting>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Charted>, ServiceError> {
-    let mut ids: Vec<Uuid> = chartings.iter().map(|c| c.patient_id).collect();
+    match chart_requests(txn, rules, vec![(actor, chartings)], now).await {
+        Ok(mut charted) => Ok(charted.remove(0)),
+        Err(ChartFailure::Refused(mut refused)) => {
+            Err(ServiceError::BatchRefused(refused.remove(0).1))
+        }
+        Err(ChartFailure::Failed(error)) => Err(error),
+    }
+}
+
+/// Why `chart_requests` failed.
+pub(crate) enum ChartFailure {
+    /// Requests (by position) refused for their patients, with their refused items (indexed
+    /// within the request). Checked before anything is written: nothing of any request was.
+    Refused(Vec<(usize, Vec<BatchItemError>)>),
+    /// Anything else: part of the work may have been written.
+    Failed(ServiceError),
+}
+
+impl<E: Into<ServiceError>> From<E> for ChartFailure {
+    fn from(error: E) -> Self {
+        ChartFailure::Failed(error.into())
+    }
+}
+
+/// Charts the sets of several requests (each by its own actor) inside `txn` as one batch:
+/// every patient checked, then each patient's sets, whichever request brought them, scored and
+/// alerted in time order and stored. Answers each request's sets in its order.
+pub(crate) async fn chart_requests<C: Executor>(
+    txn: &C,
+    rules: ClinicalRules,
+    requests: Vec<(&Actor, Vec<Charting>)>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Vec<Charted>>, ChartFailure> {
+    let mut ids: Vec<Uuid> = requests
+        .iter()
+        .flat_map(|(_, chartings)| chartings.iter().map(|c| c.patient_id))
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     let patients: HashMap<Uuid, ClinicalState> = PatientRepository::lock_clinical_states(txn, &ids)
@@ -483,62 +515,78 @@ pub(crate) async fn chart_in<C: Executor>(
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
-    let mut failures = Vec::new();
-    let mut items = Vec::with_capacity(chartings.len());
-    for (index, c) in chartings.into_iter().enumerate() {
-        match patients.get(&c.patient_id) {
-            None => failures.push(BatchItemError {
-                index,
-                status: 404,
-                reason: "patient not found".to_owned(),
-                errors: FieldErrors::default(),
-            }),
-            Some(p) if p.status != PatientStatus::Admitted => {
-                let mut errors = FieldErrors::default();
-                errors.push("patient_id", "the patient is not admitted");
-                failures.push(BatchItemError {
+    let mut refused = Vec::new();
+    let mut items = Vec::new();
+    // Where each request's sets start in `items`.
+    let mut starts = Vec::with_capacity(requests.len());
+    for (request, (actor, chartings)) in requests.into_iter().enumerate() {
+        let mut failures = Vec::new();
+        starts.push(items.len());
+        for (index, c) in chartings.into_iter().enumerate() {
+            match patients.get(&c.patient_id) {
+                None => failures.push(BatchItemError {
                     index,
-                    status: 409,
-                    reason: "vital signs are charted for admitted patients only".to_owned(),
-                    errors,
-                });
+                    status: 404,
+                    reason: "patient not found".to_owned(),
+                    errors: FieldErrors::default(),
+                }),
+                Some(p) if p.status != PatientStatus::Admitted => {
+                    let mut errors = FieldErrors::default();
+                    errors.push("patient_id", "the patient is not admitted");
+                    failures.push(BatchItemError {
+                        index,
+                        status: 409,
+                        reason: "vital signs are charted for admitted patients only".to_owned(),
+                        errors,
+                    });
+                }
+                Some(p) => items.push((items.len(), actor, p, c.observation)),
             }
-            Some(p) => items.push((index, p, c.observation)),
+        }
+        if !failures.is_empty() {
+            refused.push((request, failures));
         }
     }
-    if !failures.is_empty() {
-        return Err(ServiceError::BatchRefused(failures));
+    if !refused.is_empty() {
+        return Err(ChartFailure::Refused(refused));
     }
     let mut events = Vec::with_capacity(items.len() + 1);
-    let charted = chart_patients(txn, actor, rules, items, None, now, &mut events).await?;
+    let charted = chart_patients(txn, rules, items, None, now, &mut events).await?;
     append_events(txn, &events).await?;
-    Ok(charted.into_iter().map(|(_, c)| c).collect())
+    // `charted` is in item order: each request's sets are the run from its start.
+    let mut charted = charted.into_iter().map(|(_, c)| c);
+    let mut answers = Vec::with_capacity(starts.len());
+    let ends: Vec<usize> = starts.iter().skip(1).copied().chain([usize::MAX]).collect();
+    for (start, end) in starts.iter().zip(ends) {
+        let count = end.saturating_sub(*start);
+        answers.push(charted.by_ref().take(count).collect());
+    }
+    Ok(answers)
 }
 
 /// Scores, alerts and stores checked sets; returns them by their input index.
 async fn chart_patients<C: Executor>(
     txn: &C,
-    actor: &Actor,
     rules: ClinicalRules,
-    items: Vec<(usize, &ClinicalState, NewObservation)>,
+    items: Vec<(usize, &Actor, &ClinicalState, NewObservation)>,
     replaces: Option<Uuid>,
     now: DateTime<Utc>,
     events: &mut Vec<NewAuditEvent>,
 ) -> Result<Vec<(usize, Charted)>, ServiceError> {
     // Per patient, in time order, so each set is judged against the ones before it.
-    let mut by_patient: BTreeMap<Uuid, Vec<(usize, &ClinicalState, NewObservation)>> =
-        BTreeMap::new();
+    type Item<'a> = (usize, &'a Actor, &'a ClinicalState, NewObservation);
+    let mut by_patient: BTreeMap<Uuid, Vec<Item>> = BTreeMap::new();
     for item in items {
-        by_patient.entry(item.1.id).or_default().push(item);
+        by_patient.entry(item.2.id).or_default().push(item);
     }
     let mut earliest = BTreeMap::new();
     for (patient_id, sets) in by_patient.iter_mut() {
-        sets.sort_by_key(|(index, _, o)| (o.recorded_at, *index));
-        earliest.insert(*patient_id, sets[0].2.recorded_at);
+        sets.sort_by_key(|(index, _, _, o)| (o.recorded_at, *index));
+        earliest.insert(*patient_id, sets[0].3.recorded_at);
     }
     let latest_new = by_patient
         .values()
-        .filter_map(|sets| sets.last().map(|(_, _, o)| o.recorded_at))
+        .filter_map(|sets| sets.last().map(|(_, _, _, o)| o.recorded_at))
         .max()
         .unwrap_or(now);
     let mut contexts = ChartContext::load_all(txn, &earliest, latest_new, now).await?;
@@ -549,7 +597,7 @@ async fn chart_patients<C: Executor>(
     for (patient_id, sets) in by_patient {
         let mut context = contexts.remove(&patient_id).unwrap_or_default();
         let first_record = records.len();
-        for (index, patient, observation) in sets {
+        for (index, actor, patient, observation) in sets {
             let record = VitalSignsRecord::score(
                 Uuid::now_v7(),
                 patient_id,

@@ -862,16 +862,18 @@ async fn chart_request(
     (r.status, r.body)
 }
 
-/// Sends every request at once, so that they queue for the writer together; answers in order.
+/// Sends every request at once, so that they queue for the writer together, each by the next
+/// of `tokens` in turn; answers in order.
 async fn chart_together(
     app: &TestApp,
-    token: &str,
+    tokens: &[&str],
     requests: &[Vec<(String, Value)>],
 ) -> Vec<(StatusCode, Value)> {
     futures::future::join_all(
         requests
             .iter()
-            .map(|sets| chart_request(app, token, sets.clone())),
+            .enumerate()
+            .map(|(n, sets)| chart_request(app, tokens[n % tokens.len()], sets.clone())),
     )
     .await
 }
@@ -939,24 +941,43 @@ async fn concurrent_chartings_each_stand_or_fall_alone() {
             }
         })
         .collect();
-    let answers = chart_together(&app, &nurse, &requests).await;
+    // Nurse and physician in turn: each set is theirs, though charted in one batch.
+    let physician = app.token(Role::Physician).await;
+    let mut users = Vec::new();
+    for token in [&nurse, &physician] {
+        let me = app.get("/api/v1/auth/me").bearer(token).send().await;
+        users.push(me.body["id"].as_str().unwrap().to_owned());
+    }
+    let answers = chart_together(&app, &[&nurse, &physician], &requests).await;
     let mut charted = 0;
-    for ((status, body), (want, sets)) in answers.iter().zip(&expected) {
+    for (n, ((status, body), (want, sets))) in answers.iter().zip(&expected).enumerate() {
         assert_eq!(status, want, "{body}");
         if *want == StatusCode::CREATED {
-            let ids: Vec<&str> = match body["records"].as_array() {
-                Some(records) => records.iter().map(|r| r["id"].as_str().unwrap()).collect(),
-                None => vec![body["id"].as_str().unwrap()],
+            let records: Vec<&Value> = match body["records"].as_array() {
+                Some(records) => records.iter().collect(),
+                None => vec![body],
             };
-            assert_eq!(ids.len(), *sets, "{body}");
-            for id in ids {
+            assert_eq!(records.len(), *sets, "{body}");
+            for record in records {
+                let id = record["id"].as_str().unwrap();
+                let poster = app.uuid_literal(&users[n % 2]);
+                let audited_by = app
+                    .count(&format!(
+                        "SELECT COUNT(*) FROM audit_event WHERE action = 'create' \
+                         AND resource_id = '{id}' AND actor_id = {poster}"
+                    ))
+                    .await;
+                assert_eq!(
+                    audited_by, 1,
+                    "set {id} is audited as charted by its poster"
+                );
                 let stored = app
                     .count(&format!(
-                        "SELECT COUNT(*) FROM vital_signs WHERE id = {}",
+                        "SELECT COUNT(*) FROM vital_signs WHERE id = {} AND recorded_by = {poster}",
                         app.uuid_literal(id)
                     ))
                     .await;
-                assert_eq!(stored, 1, "set {id} was answered as charted");
+                assert_eq!(stored, 1, "set {id} was answered as charted, by its poster");
             }
             charted += sets;
         }
@@ -1012,7 +1033,7 @@ async fn a_charting_that_fails_while_it_is_written_fails_alone() {
             _ => vec![(patient, normal_set())],
         });
     }
-    let answers = chart_together(&app, &nurse, &requests).await;
+    let answers = chart_together(&app, &[&nurse], &requests).await;
     let mut charted = 0;
     for ((status, body), sets) in answers.iter().zip(&requests) {
         if sets.iter().any(|(_, s)| s["note"] == "poison") {
