@@ -93,6 +93,21 @@ python3 bench/vitals.py patients "$BASE" bench-nurse "$BATCH" BENCH-4 W4 "$TMP/i
 python3 bench/vitals.py rounds "$TMP/rounds.txt" "$TMP/ids4.txt" "$(( ${DURATION%s} * 60 ))" 4
 VITALS_SCENARIO=rounds VITALS_BODIES=$TMP/rounds.txt VITALS_THREADS=$THREADS \
   wrk_run "batch_rounds_4h_$BATCH" "$BATCH" 4
+# A ward screen reading while an integration engine sends rounds: the read audits its access,
+# and that commit queues behind the charting for SQLite's one writer. Rounds for another 1,000
+# patients, with 4 connections reading one chart beside them.
+python3 bench/vitals.py patients "$BASE" bench-nurse "$BATCH" BENCH-5 W5 "$TMP/ids5.txt" "$TMP/mrns5.txt" >/dev/null
+python3 bench/vitals.py rounds "$TMP/rounds5.txt" "$TMP/ids5.txt" "$(( ${DURATION%s} * 60 ))" 4
+VITALS_SCENARIO=rounds VITALS_BODIES=$TMP/rounds5.txt VITALS_THREADS=1 \
+  wrk -t1 -c4 -d"$DURATION" --timeout 60s --latency -s bench/vitals.lua "$BASE" >"$RESULTS/wrk-rounds-beside-reads.txt" &
+ROUNDS_PID=$!
+VITALS_SCENARIO=get VITALS_PATH="/api/v1/patients/$(head -n 1 "$TMP/ids5.txt")" \
+  wrk_run chart_read_beside_rounds 0 4
+wait "$ROUNDS_PID"
+awk -v k="$BATCH" '/^BENCH_RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+  printf "rounds_beside_reads\t%.0f\t%.1f\t%s\t%s\t%d\t-\t-\t-\n", v["rps"] * k, v["rps"], v["p50_ms"],
+         v["p99_ms"], v["status_errors"] + v["socket_errors"] }' "$RESULTS/wrk-rounds-beside-reads.txt" >>"$TSV"
+tail -n 1 "$TSV"
 
 echo "== CSV import of 100,000 lines (1,000 patients on ward BENCH-2)"
 python3 bench/vitals.py patients "$BASE" bench-nurse 1000 BENCH-2 W2 "$TMP/ids2.txt" "$TMP/mrns2.txt" >/dev/null
