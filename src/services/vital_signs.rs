@@ -311,7 +311,13 @@ impl VitalSignsService {
                 let mut charted = chart_patients(
                     &txn,
                     self.rules,
-                    vec![(0, actor, &ClinicalState::from(&patient), observation)],
+                    vec![Item {
+                        index: 0,
+                        request: 0,
+                        actor,
+                        patient: &ClinicalState::from(&patient),
+                        observation,
+                    }],
                     Some(id),
                     now,
                     &mut events,
@@ -540,7 +546,13 @@ pub(crate) async fn chart_requests<C: Executor>(
                         errors,
                     });
                 }
-                Some(p) => items.push((items.len(), actor, p, c.observation)),
+                Some(p) => items.push(Item {
+                    index: items.len(),
+                    request,
+                    actor,
+                    patient: p,
+                    observation: c.observation,
+                }),
             }
         }
         if !failures.is_empty() {
@@ -564,29 +576,44 @@ pub(crate) async fn chart_requests<C: Executor>(
     Ok(answers)
 }
 
+/// A checked set to chart: its position among all sets, the request that brought it (in order
+/// of arrival), who charted it and for whom.
+struct Item<'a> {
+    index: usize,
+    request: usize,
+    actor: &'a Actor,
+    patient: &'a ClinicalState,
+    observation: NewObservation,
+}
+
 /// Scores, alerts and stores checked sets; returns them by their input index.
 async fn chart_patients<C: Executor>(
     txn: &C,
     rules: ClinicalRules,
-    items: Vec<(usize, &Actor, &ClinicalState, NewObservation)>,
+    items: Vec<Item<'_>>,
     replaces: Option<Uuid>,
     now: DateTime<Utc>,
     events: &mut Vec<NewAuditEvent>,
 ) -> Result<Vec<(usize, Charted)>, ServiceError> {
-    // Per patient, in time order, so each set is judged against the ones before it.
-    type Item<'a> = (usize, &'a Actor, &'a ClinicalState, NewObservation);
+    // Per patient, request by request in order of arrival and each request's sets in time
+    // order, so each set is judged against the ones before it exactly as if every request had
+    // been charted on its own, one after another: a set behind one an earlier request charted
+    // is entered late, whether or not the two requests share a transaction.
     let mut by_patient: BTreeMap<Uuid, Vec<Item>> = BTreeMap::new();
     for item in items {
-        by_patient.entry(item.2.id).or_default().push(item);
+        by_patient.entry(item.patient.id).or_default().push(item);
     }
     let mut earliest = BTreeMap::new();
     for (patient_id, sets) in by_patient.iter_mut() {
-        sets.sort_by_key(|(index, _, _, o)| (o.recorded_at, *index));
-        earliest.insert(*patient_id, sets[0].3.recorded_at);
+        sets.sort_by_key(|i| (i.request, i.observation.recorded_at, i.index));
+        if let Some(first) = sets.iter().map(|i| i.observation.recorded_at).min() {
+            earliest.insert(*patient_id, first);
+        }
     }
     let latest_new = by_patient
         .values()
-        .filter_map(|sets| sets.last().map(|(_, _, _, o)| o.recorded_at))
+        .flatten()
+        .map(|i| i.observation.recorded_at)
         .max()
         .unwrap_or(now);
     let mut contexts = ChartContext::load_all(txn, &earliest, latest_new, now).await?;
@@ -597,7 +624,14 @@ async fn chart_patients<C: Executor>(
     for (patient_id, sets) in by_patient {
         let mut context = contexts.remove(&patient_id).unwrap_or_default();
         let first_record = records.len();
-        for (index, actor, patient, observation) in sets {
+        for Item {
+            index,
+            actor,
+            patient,
+            observation,
+            ..
+        } in sets
+        {
             let record = VitalSignsRecord::score(
                 Uuid::now_v7(),
                 patient_id,
@@ -665,9 +699,9 @@ async fn chart_patients<C: Executor>(
             records.push(record.clone());
             out.push((index, Charted { record, alerts }));
         }
-        // The sets are in time order, so the last is the newest; the upsert keeps a newer
-        // line already there.
-        if let Some(r) = records[first_record..].last() {
+        // The newest set of this patient's (the last of equal times); the upsert keeps a
+        // newer line already there.
+        if let Some(r) = records[first_record..].iter().max_by_key(|r| r.recorded_at) {
             summaries.push(ObservationSummary {
                 patient_id,
                 vital_signs_id: r.id,

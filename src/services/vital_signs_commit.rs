@@ -7,15 +7,18 @@
 //! writer's time (bench/README.md). Each batch also reads the charted patients' recent charts,
 //! open alerts and neutrophil counts before it scores: a third of the time it held the writer.
 //! Requests that queue behind each other anyway share that work instead; a request on a quiet
-//! ward is committed at once, alone. A patient's sets are judged in time order whichever
-//! request brought them, as within one batch.
+//! ward is committed at once, alone.
 //!
 //! What each request still gets: all of its sets or none, and an answer only once they are
-//! committed. A request refused before anything was written (a patient missing or not
-//! admitted) is answered at once and the rest of the group charted without it. Any other failure rolls the whole group
-//! back, and every request of it is then charted again in a transaction of its own, so one
-//! request's failure never becomes another's. A request given up before its turn (its client
-//! gone, or past the request timeout) is skipped, as its rolled-back transaction was before.
+//! committed. It is judged as if the requests of its group had been charted one after another
+//! in order of arrival. A request refused before anything was written (a patient missing or
+//! not admitted) is answered at once and the rest of the group charted without it. Any other
+//! failure rolls the whole group back, and every request of it is then charted again in a
+//! transaction of its own, so one request's failure never becomes another's. A request given
+//! up (its client gone, or past the request timeout) is not charted: skipped before its group
+//! starts or, if given up while the group was charted, the group is rolled back and charted
+//! again without it. A failed commit fails every request of its group. One group is charted at
+//! a time per server (on PostgreSQL too; replicas each have their own).
 
 use chrono::Utc;
 use tokio::sync::{mpsc, oneshot};
@@ -104,85 +107,97 @@ async fn group_commit(db: Database, rules: ClinicalRules, mut receiver: mpsc::Re
                 Err(_) => break,
             }
         }
-        chart_group(&db, rules, group).await;
+        // Each group on a task of its own: a panic while charting one fails only its
+        // requests (their answers are dropped, so they get an error), not every later one.
+        if let Err(error) = tokio::spawn(chart_group(db.clone(), rules, group)).await {
+            tracing::error!(%error, "a charting group panicked");
+        }
     }
 }
 
 /// Charts a group in one transaction and answers every request of it.
-async fn chart_group(db: &Database, rules: ClinicalRules, group: Vec<Job>) {
-    // A request given up (its client gone, or past the request timeout) is not charted behind
-    // its back: that client would retry and chart the sets twice.
-    let mut group: Vec<Job> = group
-        .into_iter()
-        .filter(|j| !j.answer.is_closed())
-        .collect();
-    if group.len() <= 1 {
-        chart_one_by_one(db, rules, group).await;
-        return;
-    }
-    let txn = match db.begin().await {
-        Ok(txn) => txn,
-        Err(error) => {
-            tracing::error!(%error, "could not start a charting transaction");
-            for job in group {
-                let _ = job.answer.send(Err(ServiceError::internal(
-                    "could not start a charting transaction",
-                )));
-            }
+async fn chart_group(db: Database, rules: ClinicalRules, mut group: Vec<Job>) {
+    let db = &db;
+    loop {
+        // A request given up (its client gone, or past the request timeout) is not charted
+        // behind its back: that client would retry and chart the sets twice.
+        group.retain(|job| !job.answer.is_closed());
+        if group.len() <= 1 {
+            chart_one_by_one(db, rules, group).await;
             return;
         }
-    };
-    let charted = loop {
-        let now = stored_precision(Utc::now());
-        let requests = group
-            .iter()
-            .map(|job| (&job.actor, job.chartings.clone()))
-            .collect();
-        match chart_requests(&txn, rules, requests, now).await {
-            Ok(charted) => break charted,
-            // Refused before anything was written: those requests are answered and the rest
-            // charted without them, in the same transaction.
-            Err(ChartFailure::Refused(refused)) => {
-                let mut refused = refused.into_iter().peekable();
-                let mut kept = Vec::with_capacity(group.len());
-                for (position, job) in group.into_iter().enumerate() {
-                    match refused.next_if(|(r, _)| *r == position) {
-                        Some((_, items)) => {
-                            let _ = job.answer.send(Err(ServiceError::BatchRefused(items)));
+        let txn = match db.begin().await {
+            Ok(txn) => txn,
+            Err(error) => {
+                tracing::error!(%error, "could not start a charting transaction");
+                for job in group {
+                    let _ = job.answer.send(Err(ServiceError::internal(
+                        "could not start a charting transaction",
+                    )));
+                }
+                return;
+            }
+        };
+        let charted = loop {
+            let now = stored_precision(Utc::now());
+            let requests = group
+                .iter()
+                .map(|job| (&job.actor, job.chartings.clone()))
+                .collect();
+            match chart_requests(&txn, rules, requests, now).await {
+                Ok(charted) => break charted,
+                // Refused before anything was written: those requests are answered and the
+                // rest charted without them, in the same transaction.
+                Err(ChartFailure::Refused(refused)) => {
+                    let mut refused = refused.into_iter().peekable();
+                    let mut kept = Vec::with_capacity(group.len());
+                    for (position, job) in group.into_iter().enumerate() {
+                        match refused.next_if(|(r, _)| *r == position) {
+                            Some((_, items)) => {
+                                let _ = job.answer.send(Err(ServiceError::BatchRefused(items)));
+                            }
+                            None => kept.push(job),
                         }
-                        None => kept.push(job),
+                    }
+                    group = kept;
+                    if group.is_empty() {
+                        return;
                     }
                 }
-                group = kept;
-                if group.is_empty() {
+                Err(ChartFailure::Failed(error)) => {
+                    tracing::warn!(
+                        %error,
+                        "a charting group was rolled back; charting its requests one by one"
+                    );
+                    drop(txn);
+                    chart_one_by_one(db, rules, group).await;
                     return;
                 }
             }
-            Err(ChartFailure::Failed(error)) => {
-                tracing::warn!(
-                    %error,
-                    "a charting group was rolled back; charting its requests one by one"
-                );
-                drop(txn);
-                chart_one_by_one(db, rules, group).await;
-                return;
+        };
+        // Given up while the group was charted: undone, and the group charted again without
+        // it (rare: the request timeout is far longer than a group).
+        if group.iter().any(|job| job.answer.is_closed()) {
+            drop(txn);
+            continue;
+        }
+        match txn.commit().await {
+            Ok(()) => {
+                for (job, sets) in group.into_iter().zip(charted) {
+                    let _ = job.answer.send(Ok(sets));
+                }
+            }
+            // Whether a failed commit took effect is unknown, so nothing is charted again.
+            Err(error) => {
+                tracing::error!(%error, "a charting group failed to commit");
+                for job in group {
+                    let _ = job
+                        .answer
+                        .send(Err(ServiceError::internal("charting failed to commit")));
+                }
             }
         }
-    };
-    match txn.commit().await {
-        Ok(()) => {
-            for (job, sets) in group.into_iter().zip(charted) {
-                let _ = job.answer.send(Ok(sets));
-            }
-        }
-        Err(error) => {
-            tracing::error!(%error, "a charting group failed to commit");
-            for job in group {
-                let _ = job
-                    .answer
-                    .send(Err(ServiceError::internal("charting failed to commit")));
-            }
-        }
+        return;
     }
 }
 

@@ -1055,3 +1055,49 @@ async fn a_charting_that_fails_while_it_is_written_fails_alone() {
         0
     );
 }
+
+#[tokio::test]
+async fn sets_charted_together_are_judged_in_order_of_arrival() {
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let patient = admitted_patient(&app, &nurse).await;
+    let now = Utc::now();
+    chart(
+        &app,
+        &nurse,
+        &patient,
+        at_time(normal_set(), now - chrono::Duration::hours(2)),
+    )
+    .await;
+    // The newer normal set arrives first, then a deteriorated one taken an hour before it:
+    // both queue for the writer and are charted in one transaction. The late set is scored and
+    // flagged, but it is behind a newer set, so (as when charted on its own after it) it
+    // raises no alert and the ward sees the newer set.
+    let newer = at_time(normal_set(), now - chrono::Duration::minutes(1));
+    let late = at_time(sick_set(), now - chrono::Duration::hours(1));
+    let answers = chart_together(
+        &app,
+        &[&nurse],
+        &[
+            vec![(patient.clone(), newer)],
+            vec![(patient.clone(), late)],
+        ],
+    )
+    .await;
+    for (status, body) in &answers {
+        assert_eq!(*status, StatusCode::CREATED, "{body}");
+    }
+    let (newer, late) = (&answers[0].1, &answers[1].1);
+    assert_eq!(late["news2"]["score"], 19, "{late}");
+    assert!(!late["flags"].as_array().unwrap().is_empty(), "{late}");
+    assert_eq!(late["alerts"], json!([]), "{late}");
+    assert_eq!(newer["alerts"], json!([]), "{newer}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM alert").await, 0);
+    let summary = app
+        .count(&format!(
+            "SELECT CAST(news2_score AS BIGINT) FROM observation_summary WHERE patient_id = {}",
+            app.uuid_literal(&patient)
+        ))
+        .await;
+    assert_eq!(summary, 0, "the ward sees the newer set");
+}
