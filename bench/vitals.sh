@@ -93,6 +93,12 @@ python3 bench/vitals.py patients "$BASE" bench-nurse "$BATCH" BENCH-4 W4 "$TMP/i
 python3 bench/vitals.py rounds "$TMP/rounds.txt" "$TMP/ids4.txt" "$(( ${DURATION%s} * 60 ))" 4
 VITALS_SCENARIO=rounds VITALS_BODIES=$TMP/rounds.txt VITALS_THREADS=$THREADS \
   wrk_run "batch_rounds_4h_$BATCH" "$BATCH" 4
+# The same with 16 clients, as an integration engine with many channels: more batches queue
+# at once, so the group commit charts bigger groups.
+python3 bench/vitals.py patients "$BASE" bench-nurse "$BATCH" BENCH-6 W6 "$TMP/ids6.txt" "$TMP/mrns6.txt" >/dev/null
+python3 bench/vitals.py rounds "$TMP/rounds6.txt" "$TMP/ids6.txt" "$(( ${DURATION%s} * 100 ))" 4
+VITALS_SCENARIO=rounds VITALS_BODIES=$TMP/rounds6.txt VITALS_THREADS=$THREADS \
+  wrk_run "batch_rounds_4h_${BATCH}_c16" "$BATCH" 16
 # A ward screen reading while an integration engine sends rounds: the read audits its access,
 # and that commit queues behind the charting for SQLite's one writer. Rounds for another 1,000
 # patients, with 4 connections reading one chart beside them.

@@ -31,11 +31,12 @@ use crate::domain::observation::stored_precision;
 use crate::persistence::Database;
 
 /// The most sets one group charts. A group holds the one writer, which read audits also wait
-/// for, until it commits. Four full batches of 4-hourly rounds (about 100 ms) charted a tenth
-/// faster than two, and reads served beside them waited no longer: with 4 connections reading
-/// one chart, p99 150-190 ms at either size, against 250 ms before groups, when every batch
-/// queued for the writer on its own (bench/README.md, "Tenth session").
-const MAX_GROUP_SETS: usize = 4000;
+/// for, until it commits. With 16 clients sending batches of 4-hourly rounds, 8,000 charted
+/// 50,500-52,600 sets/s against 41,200-47,400 with 4,000; a chart read beside them waited
+/// longer (p99 331 ms against 210 ms) but far less than before groups (887 ms, when every batch
+/// queued for the writer on its own). With 4 clients a group never exceeds 4,000 sets, and 2,000
+/// was a tenth slower (bench/README.md, "Vital signs, tenth session").
+const MAX_GROUP_SETS: usize = 8000;
 
 struct Job {
     actor: Actor,
