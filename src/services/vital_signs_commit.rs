@@ -131,11 +131,7 @@ async fn chart_group(db: Database, rules: ClinicalRules, mut group: Vec<Job>) {
             Ok(txn) => txn,
             Err(error) => {
                 tracing::error!(%error, "could not start a charting transaction");
-                for job in group {
-                    let _ = job.answer.send(Err(ServiceError::internal(
-                        "could not start a charting transaction",
-                    )));
-                }
+                fail_all(group, "could not start a charting transaction");
                 return;
             }
         };
@@ -191,14 +187,17 @@ async fn chart_group(db: Database, rules: ClinicalRules, mut group: Vec<Job>) {
             // Whether a failed commit took effect is unknown, so nothing is charted again.
             Err(error) => {
                 tracing::error!(%error, "a charting group failed to commit");
-                for job in group {
-                    let _ = job
-                        .answer
-                        .send(Err(ServiceError::internal("charting failed to commit")));
-                }
+                fail_all(group, "charting failed to commit");
             }
         }
         return;
+    }
+}
+
+/// Answers every request of a group with an internal error (its cause is logged by the caller).
+fn fail_all(group: Vec<Job>, cause: &str) {
+    for job in group {
+        let _ = job.answer.send(Err(ServiceError::internal(cause)));
     }
 }
 
