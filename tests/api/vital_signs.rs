@@ -459,7 +459,13 @@ async fn a_batch_is_all_or_nothing_and_lists_every_refused_set() {
     assert_eq!(records.len(), 3);
     assert_eq!(records[2]["news2_score"], 19);
     assert_eq!(records[2]["risk"], "high");
-    assert_eq!(records[0]["patient_id"], a.as_str());
+    // Answered in the order given, though charted patient by patient.
+    let patients: Vec<&str> = records
+        .iter()
+        .map(|r| r["patient_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(patients, [a.as_str(), b.as_str(), a.as_str()]);
+    assert_eq!(records[0]["news2_score"], 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM vital_signs").await, 3);
 
     let r = app
