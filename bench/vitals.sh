@@ -4,8 +4,8 @@
 # a ward of 40 patients with 30 days of 4-hourly observations, and the same reads again after
 # the database has grown to about a million sets. SQLite by default; DB=postgres for PostgreSQL.
 #
-# Knobs: DURATION (10s), CONNECTIONS (64; batches use 4, the overview is also read with 4),
-# THREADS (2), BATCH (1000 sets per batch request),
+# Knobs: DURATION (10s), CONNECTIONS (64; batches use 4, rounds also 16 and 32, the overview is
+# also read with 4), THREADS (2), BATCH (1000 sets per batch request),
 # GROW (1000000 sets added before the second round; 0 skips), PORT (18180), DB (sqlite|postgres),
 # SKIP_BUILD=1, BIN, PG_HOST/PG_PORT/PG_USER.
 set -euo pipefail
@@ -78,7 +78,8 @@ read_round ""
 echo "== writes"
 VITALS_SCENARIO=single wrk_run single 1
 python3 bench/vitals.py batch "$TMP/batch.json" "$TMP/ids.txt" "$BATCH"
-# Batches queue on SQLite's single writer: a few clients saturate it. This one charts 25 sets
+# Batches queue on SQLite's single writer; with 4 clients their groups (see
+# src/services/vital_signs_commit.rs) stay small. This one charts 25 sets
 # per patient per request, all at the same instant, so every request adds to the hours of
 # context the next one reads: the worst case, not a ward's.
 VITALS_SCENARIO=batch VITALS_BODY=$TMP/batch.json wrk_run "batch_$BATCH" "$BATCH" 4
@@ -99,6 +100,12 @@ python3 bench/vitals.py patients "$BASE" bench-nurse "$BATCH" BENCH-6 W6 "$TMP/i
 python3 bench/vitals.py rounds "$TMP/rounds6.txt" "$TMP/ids6.txt" "$(( ${DURATION%s} * 100 ))" 4
 VITALS_SCENARIO=rounds VITALS_BODIES=$TMP/rounds6.txt VITALS_THREADS=$THREADS \
   wrk_run "batch_rounds_4h_${BATCH}_c16" "$BATCH" 16
+# Sustained throughput: enough clients that a full group of sets always waits for the writer,
+# so more clients add latency but no throughput (64 gave no more than 32 in the twelfth session).
+python3 bench/vitals.py patients "$BASE" bench-nurse "$BATCH" BENCH-7 W7 "$TMP/ids7.txt" "$TMP/mrns7.txt" >/dev/null
+python3 bench/vitals.py rounds "$TMP/rounds7.txt" "$TMP/ids7.txt" "$(( ${DURATION%s} * 100 ))" 4
+VITALS_SCENARIO=rounds VITALS_BODIES=$TMP/rounds7.txt VITALS_THREADS=$THREADS \
+  wrk_run "batch_rounds_4h_${BATCH}_c32" "$BATCH" 32
 # A ward screen reading while an integration engine sends rounds: the read audits its access,
 # and that commit queues behind the charting for SQLite's one writer. Rounds for another 1,000
 # patients, with 4 connections reading one chart beside them.
