@@ -412,7 +412,8 @@ pub struct ImportReportResponse {
 /// `mrn` (required), `recorded_at` (RFC 3339), `heart_rate`, `systolic_bp`, `diastolic_bp`,
 /// `respiratory_rate`, `temperature_c`, `spo2`, `on_oxygen` (true/false), `consciousness`,
 /// `pain_score`, `weight_kg`, `note`. Each line is checked like a single set; lines that
-/// cannot be charted (invalid values, unknown MRN, patient not admitted) are reported with
+/// cannot be charted (more or fewer fields than the header, not UTF-8, invalid values, unknown
+/// MRN, patient not admitted) are reported with
 /// their line number and reason, and every other line is charted, scored and alerted on, all
 /// in one transaction. With `dry_run=true` nothing is stored. The file is spooled to disk and
 /// read in chunks, so its size, not the server's memory, is the limit (`IMPORT_MAX_BYTES`).
@@ -427,7 +428,7 @@ pub struct ImportReportResponse {
         (status = 403, description = "Role may not chart vital signs", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "File larger than IMPORT_MAX_BYTES", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not text/csv", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not a CSV file with known columns; nothing charted", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a CSV file, or a header without known columns; nothing charted", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn import_vital_signs(
     State(state): State<AppState>,

@@ -63,6 +63,8 @@ fn file_error(message: impl Into<String>) -> ServiceError {
 
 struct Columns {
     index: HashMap<&'static str, usize>,
+    /// How many fields the header has, and so every line.
+    width: usize,
 }
 
 impl Columns {
@@ -83,7 +85,10 @@ impl Columns {
         if !index.contains_key("mrn") {
             return Err(file_error("line 1: the header must name an 'mrn' column"));
         }
-        Ok(Self { index })
+        Ok(Self {
+            index,
+            width: header.len(),
+        })
     }
 
     fn get<'r>(&self, row: &'r csv::StringRecord, name: &str) -> Option<&'r str> {
@@ -167,8 +172,22 @@ struct ParsedChunk {
     refused: Vec<RefusedLine>,
 }
 
+/// A line refused before its values are read: it is not a row of the header's columns.
+fn malformed(line: u64, reason: &str, message: String) -> RefusedLine {
+    let mut errors = FieldErrors::default();
+    errors.push("line", message);
+    RefusedLine {
+        line,
+        mrn: None,
+        reason: reason.to_owned(),
+        errors: errors.0,
+    }
+}
+
 /// Reads the file (header, then rows) and sends it on in chunks; a file error ends the file.
-/// Stops early when the charting side has gone (it failed, or the request was dropped).
+/// A line that is not a row of the header's columns (too few or too many fields, or not
+/// UTF-8) is refused on its own, like a line with bad values. Stops early when the charting
+/// side has gone (it failed, or the request was dropped).
 fn read_chunks<R: Read>(
     file: R,
     now: DateTime<Utc>,
@@ -176,7 +195,7 @@ fn read_chunks<R: Read>(
 ) {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .flexible(false)
+        .flexible(true)
         .from_reader(file);
     let columns = match reader.headers() {
         Ok(header) => Columns::parse(header),
@@ -189,7 +208,7 @@ fn read_chunks<R: Read>(
             return;
         }
     };
-    let mut row = csv::StringRecord::new();
+    let mut bytes = csv::ByteRecord::new();
     loop {
         let mut chunk = ParsedChunk {
             rows: 0,
@@ -198,17 +217,50 @@ fn read_chunks<R: Read>(
         };
         let mut more = true;
         while more && chunk.parsed.len() < CHUNK_ROWS {
-            more = match reader.read_record(&mut row) {
+            more = match reader.read_byte_record(&mut bytes) {
                 Ok(more) => more,
                 Err(e) => {
                     let line = e.position().map_or(0, |p| p.line());
-                    let _ = sender.blocking_send(Err(file_error(format!("line {line}: {e}"))));
+                    // Byte records of any width leave the reader nothing to refuse but a file
+                    // it cannot read: the spooled upload, the server's fault, not the client's.
+                    let error = match e.kind() {
+                        csv::ErrorKind::Io(_) => ServiceError::internal(format!(
+                            "reading the CSV file at line {line}: {e}"
+                        )),
+                        _ => file_error(format!("line {line}: {e}")),
+                    };
+                    let _ = sender.blocking_send(Err(error));
                     return;
                 }
             };
             if more {
                 chunk.rows += 1;
-                let line = row.position().map_or(0, |p| p.line());
+                let line = bytes.position().map_or(0, |p| p.line());
+                if bytes.len() != columns.width {
+                    // Its values cannot be matched to the columns (an unquoted comma in a
+                    // note, say).
+                    let message = format!(
+                        "has {} fields; the header has {}",
+                        bytes.len(),
+                        columns.width
+                    );
+                    chunk
+                        .refused
+                        .push(malformed(line, "wrong number of fields", message));
+                    continue;
+                }
+                // The record's buffers go back to `bytes` for the next line either way.
+                let row = match csv::StringRecord::from_byte_record(std::mem::take(&mut bytes)) {
+                    Ok(row) => row,
+                    Err(e) => {
+                        bytes = e.into_byte_record();
+                        let message = "is not valid UTF-8".to_owned();
+                        chunk
+                            .refused
+                            .push(malformed(line, "not UTF-8 text", message));
+                        continue;
+                    }
+                };
                 match parse_row(&columns, &row, now) {
                     Ok((mrn, observation)) => chunk.parsed.push((line, mrn, observation)),
                     Err((mrn, errors)) => chunk.refused.push(RefusedLine {
@@ -218,6 +270,7 @@ fn read_chunks<R: Read>(
                         errors: errors.0,
                     }),
                 }
+                bytes = row.into_byte_record();
             }
         }
         if sender.blocking_send(Ok(chunk)).is_err() || !more {
@@ -229,8 +282,9 @@ fn read_chunks<R: Read>(
 impl VitalSignsService {
     /// Imports a CSV file (header row; one set per line; patients by MRN). Lines that cannot
     /// be charted are reported with their line number and reason and the rest is charted, all
-    /// in one transaction; a dry run checks everything and rolls back. A file that cannot be
-    /// read as CSV with known columns is refused as a whole.
+    /// in one transaction; a dry run checks everything and rolls back. A line with more or
+    /// fewer fields than the header, or not UTF-8, is one of those lines. A file whose header
+    /// does not name known columns, or that cannot be read at all, is refused as a whole.
     ///
     /// The file is read and parsed on a blocking thread, at most a chunk ahead of the charting:
     /// reading a spooled file and parsing thousands of lines would otherwise hold one of the
