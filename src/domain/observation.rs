@@ -155,7 +155,7 @@ impl VitalSignsRecord {
         now: DateTime<Utc>,
     ) -> Self {
         let news2 = News2Score::assess(&new.vitals, spo2_scale);
-        let flags = flags(&new.vitals);
+        let flags = flags(&new.vitals, spo2_scale);
         Self {
             id,
             patient_id,

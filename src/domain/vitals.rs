@@ -536,10 +536,9 @@ pub const RESPIRATORY_RATE_FLAGS: FlagLimits = FlagLimits {
     remeasure_above: Some(60.0),
 };
 
-/// SpO2: reference 96-100% (the NEWS2 Scale 1 0-point band); critical at <= 91% (NEWS2 Scale 1
-/// red band); remeasure below 70%, where oximeters are not specified to be accurate (ISO
-/// 80601-2-61 specifies accuracy over 70-100%). Patients on a Scale 2 target (88-92%) are judged
-/// against their prescribed target, which these adult flags do not know.
+/// SpO2 on Scale 1: reference 96-100% (the NEWS2 Scale 1 0-point band); critical at <= 91%
+/// (NEWS2 Scale 1 red band); remeasure below 70%, where oximeters are not specified to be
+/// accurate (ISO 80601-2-61 specifies accuracy over 70-100%).
 pub const SPO2_FLAGS: FlagLimits = FlagLimits {
     parameter: Parameter::Spo2,
     normal: NormalRange {
@@ -547,6 +546,36 @@ pub const SPO2_FLAGS: FlagLimits = FlagLimits {
         high: 100.0,
     },
     critical_at_or_below: Some(91.0),
+    critical_above: None,
+    remeasure_below: Some(70.0),
+    remeasure_above: None,
+};
+
+/// SpO2 on Scale 2 (a prescribed target of 88-92%, in hypercapnic respiratory failure), on
+/// oxygen: reference 88-92%, since above it NEWS2 scores over-oxygenation; critical at <= 83%
+/// and above 96% (both Scale 2 red bands); remeasure below 70%.
+pub const SPO2_SCALE_2_ON_OXYGEN_FLAGS: FlagLimits = FlagLimits {
+    parameter: Parameter::Spo2,
+    normal: NormalRange {
+        low: 88.0,
+        high: 92.0,
+    },
+    critical_at_or_below: Some(83.0),
+    critical_above: Some(96.0),
+    remeasure_below: Some(70.0),
+    remeasure_above: None,
+};
+
+/// SpO2 on Scale 2 on air (or with oxygen not charted, which NEWS2 scores as air above 92%):
+/// reference 88-100%, since on air a saturation above the target is no harm; critical at <= 83%;
+/// remeasure below 70%.
+pub const SPO2_SCALE_2_ON_AIR_FLAGS: FlagLimits = FlagLimits {
+    parameter: Parameter::Spo2,
+    normal: NormalRange {
+        low: 88.0,
+        high: 100.0,
+    },
+    critical_at_or_below: Some(83.0),
     critical_above: None,
     remeasure_below: Some(70.0),
     remeasure_above: None,
@@ -623,10 +652,18 @@ pub const FLAG_LIMITS: [FlagLimits; 6] = [
     TEMPERATURE_C_FLAGS,
 ];
 
-/// Every observation of the set outside its adult reference range, in `Parameter` order.
-pub fn flags(vitals: &VitalSigns) -> Vec<Flag> {
+/// Every observation of the set outside its adult reference range, in `Parameter` order. SpO2
+/// is judged against the patient's scale: on Scale 2, against the prescribed 88-92% target.
+pub fn flags(vitals: &VitalSigns, scale: Spo2Scale) -> Vec<Flag> {
     FLAG_LIMITS
         .iter()
+        .map(|limits| match (limits.parameter, scale) {
+            (Parameter::Spo2, Spo2Scale::Two) if vitals.on_oxygen() == Some(true) => {
+                &SPO2_SCALE_2_ON_OXYGEN_FLAGS
+            }
+            (Parameter::Spo2, Spo2Scale::Two) => &SPO2_SCALE_2_ON_AIR_FLAGS,
+            _ => limits,
+        })
         .filter_map(|limits| {
             let value = vitals.value(limits.parameter)?;
             limits.level(value).map(|level| Flag {
@@ -1207,6 +1244,67 @@ mod tests {
     }
 
     #[test]
+    fn spo2_scale_2_flag_boundaries() {
+        assert_levels(
+            &SPO2_SCALE_2_ON_OXYGEN_FLAGS,
+            &[
+                (69.9, Some(R)),
+                (70.0, Some(CL)),
+                (83.0, Some(CL)),
+                (83.5, Some(L)),
+                (87.9, Some(L)),
+                (88.0, None),
+                (92.0, None),
+                (92.5, Some(H)),
+                (96.0, Some(H)),
+                (96.5, Some(CH)),
+                (100.0, Some(CH)),
+            ],
+        );
+        assert_levels(
+            &SPO2_SCALE_2_ON_AIR_FLAGS,
+            &[
+                (69.9, Some(R)),
+                (83.0, Some(CL)),
+                (87.9, Some(L)),
+                (88.0, None),
+                (100.0, None),
+            ],
+        );
+    }
+
+    #[test]
+    fn spo2_is_flagged_against_the_patients_scale() {
+        let at = |spo2: f64, on_oxygen: Option<bool>| {
+            parse(|r| {
+                r.spo2 = Some(spo2);
+                r.on_oxygen = on_oxygen;
+            })
+            .unwrap()
+        };
+        // 88% is a Scale 2 patient's target, and critical on Scale 1.
+        assert_eq!(flags(&at(88.0, Some(true)), Spo2Scale::Two), vec![]);
+        assert_eq!(
+            flags(&at(88.0, Some(true)), Spo2Scale::One)[0].level,
+            FlagLevel::CriticalLow
+        );
+        // 98% on oxygen is over-oxygenation on Scale 2, judged against 88-92%.
+        let high = flags(&at(98.0, Some(true)), Spo2Scale::Two);
+        assert_eq!(high[0].level, FlagLevel::CriticalHigh);
+        assert_eq!(
+            high[0].range,
+            NormalRange {
+                low: 88.0,
+                high: 92.0
+            }
+        );
+        // On air, or with oxygen not charted, a saturation above the target is no harm.
+        assert_eq!(flags(&at(98.0, Some(false)), Spo2Scale::Two), vec![]);
+        assert_eq!(flags(&at(98.0, None), Spo2Scale::Two), vec![]);
+        assert_eq!(flags(&at(98.0, None), Spo2Scale::One), vec![]);
+    }
+
+    #[test]
     fn systolic_flag_boundaries() {
         assert_levels(
             &SYSTOLIC_BP_FLAGS,
@@ -1284,7 +1382,7 @@ mod tests {
             r.weight_kg = Some(300.0);
         })
         .unwrap();
-        assert_eq!(flags(&normal), vec![]);
+        assert_eq!(flags(&normal, Spo2Scale::One), vec![]);
 
         let abnormal = parse(|r| {
             r.temperature_c = Some(39.5);
@@ -1293,7 +1391,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(
-            flags(&abnormal),
+            flags(&abnormal, Spo2Scale::One),
             vec![
                 Flag {
                     parameter: Parameter::Spo2,
