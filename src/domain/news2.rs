@@ -255,6 +255,16 @@ pub struct News2Assessment {
     pub spo2_scale: Spo2Scale,
 }
 
+impl News2Assessment {
+    /// At least one Chart 1 parameter was recorded. A set without any (a weight, a pain score)
+    /// says nothing about NEWS2: its total of 0 is no observation of the patient's state, so
+    /// it never stands as the patient's latest NEWS2, sets the next observation's due time, or
+    /// is the score a later set is compared with.
+    pub fn has_parameters(&self) -> bool {
+        !self.parameters.is_empty()
+    }
+}
+
 /// The NEWS2 chart: each Chart 1 row as a function, and the assessment of a whole set.
 #[derive(Debug, Clone, Copy)]
 pub struct News2Score;
@@ -826,6 +836,28 @@ mod tests {
         );
         assert!(a.any_single_red);
         assert_eq!(a.risk, ClinicalRisk::LowMedium);
+    }
+
+    #[test]
+    fn only_a_set_with_a_chart_1_parameter_has_parameters() {
+        let weight_and_pain = VitalSigns::parse(RawVitalSigns {
+            weight_kg: Some(61.5),
+            pain_score: Some(4.0),
+            diastolic_bp: None,
+            ..RawVitalSigns::default()
+        })
+        .unwrap();
+        let a = News2Score::assess(&weight_and_pain, Spo2Scale::One);
+        assert!(!a.has_parameters());
+        assert_eq!(a.missing, NEWS2_PARAMETERS);
+        // Any one Chart 1 row is enough, air included.
+        let air = VitalSigns::parse(RawVitalSigns {
+            on_oxygen: Some(false),
+            ..RawVitalSigns::default()
+        })
+        .unwrap();
+        assert!(News2Score::assess(&air, Spo2Scale::One).has_parameters());
+        assert!(assess(|_| {}).has_parameters());
     }
 
     #[test]

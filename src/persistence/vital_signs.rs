@@ -85,6 +85,24 @@ const VITAL_SIGNS_COLUMNS: [&str; 27] = [
     "created_at",
 ];
 
+/// SQL for "the set has a NEWS2 Chart 1 parameter" (`News2Assessment::has_parameters`): only
+/// such sets are the patient's NEWS2 observations.
+const HAS_NEWS2_PARAMETER: &str = "(respiratory_rate IS NOT NULL OR spo2 IS NOT NULL \
+     OR on_oxygen IS NOT NULL OR systolic_bp IS NOT NULL OR heart_rate IS NOT NULL \
+     OR consciousness IS NOT NULL OR temperature_c IS NOT NULL)";
+
+/// The same condition for SeaORM queries.
+fn has_news2_parameter() -> Condition {
+    Condition::any()
+        .add(Column::RespiratoryRate.is_not_null())
+        .add(Column::Spo2.is_not_null())
+        .add(Column::OnOxygen.is_not_null())
+        .add(Column::SystolicBp.is_not_null())
+        .add(Column::HeartRate.is_not_null())
+        .add(Column::Consciousness.is_not_null())
+        .add(Column::TemperatureC.is_not_null())
+}
+
 fn value_row(m: vital_signs::Model) -> Vec<sea_orm::Value> {
     vec![
         m.id.into(),
@@ -353,7 +371,8 @@ impl VitalSignsRepository {
             .collect()
     }
 
-    /// The patient's latest standing record, if any.
+    /// The patient's latest standing NEWS2 observation (a record with a Chart 1 parameter), if
+    /// any.
     pub async fn latest<C: Executor>(
         db: &C,
         patient_id: Uuid,
@@ -361,6 +380,7 @@ impl VitalSignsRepository {
         Entity::find()
             .filter(Column::PatientId.eq(patient_id))
             .filter(Column::Status.eq("final"))
+            .filter(has_news2_parameter())
             .order_by_desc(Column::RecordedAt)
             .order_by_desc(Column::Id)
             .limit(1)
@@ -371,8 +391,9 @@ impl VitalSignsRepository {
             .transpose()
     }
 
-    /// For each of these patients, the NEWS2 total of the standing record taken last before
-    /// `at` (patients with none are left out), in one statement: a correlated subquery per
+    /// For each of these patients, the NEWS2 total of the standing observation (a record with a
+    /// Chart 1 parameter) taken last before `at` (patients with none are left out), in one
+    /// statement: a correlated subquery per
     /// patient walks the chart index backwards from `at` and stops at the first row.
     pub async fn scores_before<C: Executor>(
         db: &C,
@@ -395,8 +416,9 @@ impl VitalSignsRepository {
         let ids: Vec<String> = (2..=patient_ids.len() + 1).map(mark).collect();
         let sql = format!(
             "SELECT p.id AS id, (SELECT v.news2_score FROM vital_signs v WHERE v.patient_id = p.id \
-             AND v.status = 'final' AND v.recorded_at < {} ORDER BY v.recorded_at DESC, v.id DESC \
-             LIMIT 1) AS score FROM patient p WHERE p.id IN ({})",
+             AND v.status = 'final' AND {HAS_NEWS2_PARAMETER} AND v.recorded_at < {} \
+             ORDER BY v.recorded_at DESC, v.id DESC LIMIT 1) AS score FROM patient p \
+             WHERE p.id IN ({})",
             mark(1),
             ids.join(", ")
         );
@@ -476,8 +498,8 @@ impl VitalSignsRepository {
         Ok(Some(summary))
     }
 
-    /// The standing sets of these patients taken in `[from, to]`: patient, time, NEWS2 score and
-    /// temperature, by patient then time.
+    /// The standing NEWS2 observations (sets with a Chart 1 parameter) of these patients taken
+    /// in `[from, to]`: patient, time, NEWS2 score and temperature, by patient then time.
     ///
     /// The database packs the rows into one JSON array (`json_group_array` / `json_agg`): a
     /// densely observed ward puts tens of thousands of sets in the window, and handed over one
@@ -496,7 +518,7 @@ impl VitalSignsRepository {
         let marks = bulk::marks(backend, 1, n + 2);
         let sql = format!(
             "FROM vital_signs WHERE patient_id IN ({}) AND status = 'final' \
-             AND recorded_at >= {} AND recorded_at <= {}",
+             AND {HAS_NEWS2_PARAMETER} AND recorded_at >= {} AND recorded_at <= {}",
             marks[..n].join(", "),
             marks[n],
             marks[n + 1]

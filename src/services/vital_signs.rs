@@ -21,7 +21,7 @@ use crate::domain::audit::{AuditAction, AuditOutcome, NewAuditEvent, ResourceTyp
 use crate::domain::lab::LabCode;
 use crate::domain::news2::{ClinicalRisk, News2Assessment};
 use crate::domain::observation::{
-    ErrorReason, NewObservation, RecordStatus, VitalSignsRecord, stored_precision,
+    CLOCK_SKEW, ErrorReason, NewObservation, RecordStatus, VitalSignsRecord, stored_precision,
 };
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::patient::{ClinicalState, PatientStatus};
@@ -145,7 +145,10 @@ impl ChartContext {
                 c.recent.push((at, score, temperature));
             }
         }
-        let mut anc = LabResultRepository::latest_of(db, &ids, LabCode::Anc, now).await?;
+        // A count may be dated up to the clock skew ahead (as a set may): it is still the
+        // latest one, not one to ignore until the clocks catch up.
+        let mut anc =
+            LabResultRepository::latest_of(db, &ids, LabCode::Anc, now + CLOCK_SKEW).await?;
         for (patient, kind) in AlertRepository::unresolved_kinds_of(db, &ids).await? {
             if let Some(c) = contexts.get_mut(&patient) {
                 c.unresolved.push(kind);
@@ -301,6 +304,10 @@ impl VitalSignsService {
             }
             other => other?,
         }
+        // The overview line follows the standing sets at once, before any replacement is
+        // judged: a replacement dated before the set it corrects must not be taken for a set
+        // entered late behind it (and so raise no alert), nor leave that set as the latest.
+        VitalSignsRepository::refresh_summary(&txn, patient.id, now).await?;
         let mut events = vec![{
             let mut e = record_event(actor, AuditAction::Update, ResourceType::VitalSigns, id);
             e.reason = Some("entered in error".to_owned());
@@ -325,10 +332,7 @@ impl VitalSignsService {
                 .await?;
                 Some(charted.remove(0))
             }
-            None => {
-                VitalSignsRepository::refresh_summary(&txn, patient.id, now).await?;
-                None
-            }
+            None => None,
         };
         let feed = StreamEvent::new(StreamTopic::VitalSigns, patient.id, Some(id), now);
         StreamEventRepository::append(&txn, &[feed]).await?;
@@ -403,8 +407,9 @@ impl VitalSignsService {
             .ok_or(ServiceError::NotFound("patient"))?;
         let from = now - window;
         let records = VitalSignsRepository::since(self.db.reader(), patient_id, from).await?;
-        // The due time comes from the latest set even when it is older than the window.
-        let latest = match records.last() {
+        // The latest NEWS2 observation (a set with a Chart 1 parameter) gives the latest score
+        // and the due time, even when it is older than the window.
+        let latest = match records.iter().rev().find(|r| r.news2.has_parameters()) {
             Some(r) => Some(r.clone()),
             None => VitalSignsRepository::latest(self.db.reader(), patient_id).await?,
         };
@@ -434,6 +439,7 @@ impl VitalSignsService {
             parameters,
             news2_series: records
                 .iter()
+                .filter(|r| r.news2.has_parameters())
                 .map(|r| (r.recorded_at, r.id, r.news2.score, r.news2.risk))
                 .collect(),
             records: records.len(),
@@ -646,8 +652,11 @@ async fn chart_patients<C: Executor>(
             );
             let mut alerts = Vec::new();
             // Alerts describe the patient now: a set entered late, behind a newer one, is
-            // scored and flagged but raises none.
-            if context.is_latest(record.recorded_at) {
+            // scored and flagged but raises none. A set without any NEWS2 parameter (a
+            // weight, a pain score) is no observation of the patient's state: it neither
+            // raises alerts nor joins the context later sets are judged against.
+            let observed = record.news2.has_parameters();
+            if observed && context.is_latest(record.recorded_at) {
                 let previous_score = context.previous_score(record.recorded_at);
                 context.add(&record);
                 let temperatures = context.temperatures(record.recorded_at);
@@ -681,7 +690,7 @@ async fn chart_patients<C: Executor>(
                         version: 1,
                     });
                 }
-            } else {
+            } else if observed {
                 context.add(&record);
             }
             events.push(record_event(
@@ -702,9 +711,13 @@ async fn chart_patients<C: Executor>(
             records.push(record);
             placed.push((index, alerts));
         }
-        // The newest set of this patient's (the last of equal times); the upsert keeps a
-        // newer line already there.
-        if let Some(r) = records[first_record..].iter().max_by_key(|r| r.recorded_at) {
+        // The newest NEWS2 observation of this patient's (the last of equal times); the upsert
+        // keeps a newer line already there.
+        if let Some(r) = records[first_record..]
+            .iter()
+            .filter(|r| r.news2.has_parameters())
+            .max_by_key(|r| r.recorded_at)
+        {
             summaries.push(ObservationSummary {
                 patient_id,
                 vital_signs_id: r.id,

@@ -31,7 +31,7 @@ fn febrile_set(celsius: f64) -> Value {
     set
 }
 
-fn kinds(alerts: &Value) -> Vec<String> {
+pub fn kinds(alerts: &Value) -> Vec<String> {
     let mut kinds: Vec<String> = alerts
         .as_array()
         .expect("an array of alerts")
@@ -724,6 +724,14 @@ async fn the_latest_neutrophil_count_decides() {
     record_anc(&app, &nurse, &fallen, 0.3, Utc::now() - Duration::hours(2)).await;
     record_anc(&app, &nurse, &fallen, 1.5, Utc::now() - Duration::days(2)).await;
     let body = chart(&app, &nurse, &fallen, febrile_set(38.5)).await;
+    assert_eq!(kinds(&body["alerts"]), ["febrile_neutropenia"]);
+
+    // A count from a laboratory clock a few minutes ahead (accepted within the skew) is the
+    // latest one at once, not ignored until the clocks catch up.
+    let ahead = admitted_patient(&app, &nurse).await;
+    record_anc(&app, &nurse, &ahead, 1.5, Utc::now() - Duration::days(2)).await;
+    record_anc(&app, &nurse, &ahead, 0.2, Utc::now() + Duration::minutes(4)).await;
+    let body = chart(&app, &nurse, &ahead, febrile_set(38.5)).await;
     assert_eq!(kinds(&body["alerts"]), ["febrile_neutropenia"]);
 }
 

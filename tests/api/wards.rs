@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use oncology_registry::domain::user::Role;
 use serde_json::{Value, json};
 
+use crate::alerts::kinds;
 use crate::helpers::{TestApp, patient_body};
 use crate::vital_signs::{admitted_patient, at_time, chart, enter_in_error, normal_set, sick_set};
 
@@ -362,6 +363,118 @@ async fn entering_the_latest_set_in_error_puts_the_one_before_back_on_the_overvi
     let l = line(&body, &other);
     assert!(l["latest"].is_null(), "{l}");
     assert_eq!(l["overdue"], true);
+}
+
+#[tokio::test]
+async fn a_replacement_dated_before_the_set_it_corrects_takes_its_place_and_raises_its_alerts() {
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let patient = admitted_patient(&app, &nurse).await;
+    let now = Utc::now();
+    // Charted at 10 minutes ago with the wrong values; the right ones were taken 2 minutes
+    // before that.
+    let wrong = chart(
+        &app,
+        &nurse,
+        &patient,
+        at_time(normal_set(), now - Duration::minutes(10)),
+    )
+    .await;
+    let r = app
+        .post(&format!(
+            "/api/v1/vital-signs/{}/correction",
+            wrong["id"].as_str().unwrap()
+        ))
+        .bearer(&nurse)
+        .json(json!({
+            "reason": "values of another patient",
+            "replacement": at_time(sick_set(), now - Duration::minutes(12)),
+        }))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let replacement = &r.body["replacement"];
+    assert_eq!(replacement["news2"]["score"], 19);
+    // The replacement is the patient's latest standing set, so it is judged as the patient
+    // now: not as a set entered late behind the one it corrects.
+    let raised = kinds(&replacement["alerts"]);
+    assert!(raised.contains(&"news2_high".to_owned()), "{raised:?}");
+    assert!(raised.contains(&"qsofa".to_owned()), "{raised:?}");
+
+    let body = overview(&app, &nurse, "ONC-1").await;
+    let l = line(&body, &patient);
+    assert_eq!(l["latest"]["vital_signs_id"], replacement["id"]);
+    assert_eq!(l["latest"]["news2_score"], 19);
+    assert_eq!(l["latest"]["risk"], "high");
+    assert!(alert_kinds(l).contains(&"news2_high".to_owned()), "{l}");
+}
+
+#[tokio::test]
+async fn a_set_without_any_news2_parameter_never_stands_as_the_latest_news2() {
+    let app = TestApp::spawn().await;
+    let nurse = app.token(Role::Nurse).await;
+    let patient = admitted_patient(&app, &nurse).await;
+    let now = Utc::now();
+    let sick = chart(
+        &app,
+        &nurse,
+        &patient,
+        at_time(sick_set(), now - Duration::minutes(20)),
+    )
+    .await;
+    // A weight and a pain score: charted and kept, but no observation of NEWS2.
+    let weight = chart(
+        &app,
+        &nurse,
+        &patient,
+        at_time(
+            json!({"weight_kg": 58.2, "pain_score": 3}),
+            now - Duration::minutes(10),
+        ),
+    )
+    .await;
+    assert_eq!(weight["news2"]["complete"], false);
+    assert_eq!(weight["alerts"], json!([]));
+
+    // The ward still sees the deteriorating patient, due for continuous monitoring.
+    let body = overview(&app, &nurse, "ONC-1").await;
+    let l = line(&body, &patient);
+    assert_eq!(l["latest"]["vital_signs_id"], sick["id"]);
+    assert_eq!(l["latest"]["news2_score"], 19);
+    assert_eq!(l["latest"]["risk"], "high");
+    assert_eq!(l["overdue"], true, "{l}");
+
+    let r = app
+        .get(&format!("/api/v1/patients/{patient}/vital-signs/insights"))
+        .bearer(&nurse)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["records"], 2);
+    assert_eq!(r.body["latest_news2"]["score"], 19);
+    assert_eq!(
+        time(&r.body["latest_news2"]["recorded_at"]),
+        time(&sick["recorded_at"])
+    );
+    let series = r.body["news2_series"].as_array().unwrap();
+    assert_eq!(series.len(), 1, "{series:?}");
+    assert_eq!(r.body["overdue"], true);
+
+    // The next full set is compared with 19, not with the weight's 0: RR 21 (2) is no rise.
+    let next = chart(
+        &app,
+        &nurse,
+        &patient,
+        with(normal_set(), "respiratory_rate", json!(21)),
+    )
+    .await;
+    assert_eq!(next["news2"]["score"], 2);
+    assert_eq!(next["alerts"], json!([]), "{next}");
+    let body = overview(&app, &nurse, "ONC-1").await;
+    assert_eq!(
+        line(&body, &patient)["latest"]["vital_signs_id"],
+        next["id"]
+    );
 }
 
 #[tokio::test]
