@@ -5,7 +5,7 @@
 //! on them and the overview can read them without scoring.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect,
@@ -90,18 +90,6 @@ const VITAL_SIGNS_COLUMNS: [&str; 27] = [
 const HAS_NEWS2_PARAMETER: &str = "(respiratory_rate IS NOT NULL OR spo2 IS NOT NULL \
      OR on_oxygen IS NOT NULL OR systolic_bp IS NOT NULL OR heart_rate IS NOT NULL \
      OR consciousness IS NOT NULL OR temperature_c IS NOT NULL)";
-
-/// The same condition for SeaORM queries.
-fn has_news2_parameter() -> Condition {
-    Condition::any()
-        .add(Column::RespiratoryRate.is_not_null())
-        .add(Column::Spo2.is_not_null())
-        .add(Column::OnOxygen.is_not_null())
-        .add(Column::SystolicBp.is_not_null())
-        .add(Column::HeartRate.is_not_null())
-        .add(Column::Consciousness.is_not_null())
-        .add(Column::TemperatureC.is_not_null())
-}
 
 fn value_row(m: vital_signs::Model) -> Vec<sea_orm::Value> {
     vec![
@@ -380,7 +368,7 @@ impl VitalSignsRepository {
         Entity::find()
             .filter(Column::PatientId.eq(patient_id))
             .filter(Column::Status.eq("final"))
-            .filter(has_news2_parameter())
+            .filter(Expr::cust(HAS_NEWS2_PARAMETER))
             .order_by_desc(Column::RecordedAt)
             .order_by_desc(Column::Id)
             .limit(1)
@@ -393,8 +381,8 @@ impl VitalSignsRepository {
 
     /// For each of these patients, the NEWS2 total of the standing observation (a record with a
     /// Chart 1 parameter) taken last before `at` (patients with none are left out), in one
-    /// statement: a correlated subquery per
-    /// patient walks the chart index backwards from `at` and stops at the first row.
+    /// statement: a correlated subquery per patient walks the chart index backwards from `at`
+    /// and stops at the first such row.
     pub async fn scores_before<C: Executor>(
         db: &C,
         patient_ids: &[Uuid],
@@ -585,7 +573,7 @@ impl VitalSignsRepository {
         only_if_newer: bool,
     ) -> StoreResult<()> {
         use observation_summary::{Column as S, Entity as Summary};
-        use sea_orm::sea_query::{Alias, Expr, ExprTrait};
+        use sea_orm::sea_query::{Alias, ExprTrait};
         for chunk in summaries.chunks(SUMMARIES_PER_UPSERT) {
             let rows = chunk.iter().map(|s| {
                 observation_summary::Model {

@@ -413,9 +413,8 @@ pub struct ImportReportResponse {
 /// `respiratory_rate`, `temperature_c`, `spo2`, `on_oxygen` (true/false), `consciousness`,
 /// `pain_score`, `weight_kg`, `note`. Each line is checked like a single set; lines that
 /// cannot be charted (more or fewer fields than the header, not UTF-8, invalid values, unknown
-/// MRN, patient not admitted) are reported with
-/// their line number and reason, and every other line is charted, scored and alerted on, all
-/// in one transaction. With `dry_run=true` nothing is stored. The file is spooled to disk and
+/// MRN, patient not admitted) are reported with their line number and reason, and every other
+/// line is charted, scored and alerted on, all in one transaction. With `dry_run=true` nothing is stored. The file is spooled to disk and
 /// read in chunks, so its size, not the server's memory, is the limit (`IMPORT_MAX_BYTES`).
 #[utoipa::path(post, path = "/vital-signs/import", tag = "vital-signs", security(("bearer" = [])),
     params(ImportQuery),
